@@ -1,0 +1,376 @@
+import { ErrorCode, KafkaProtocolError, errorName } from '@fluxo/common';
+import { apis } from '@fluxo/protocol';
+import { Cluster, topicError, type ClusterOptions, type TopicMetadata } from './cluster.js';
+import { sleep } from './retry.js';
+import { listOffsets, specTimestamp, type IsolationLevel, type OffsetSpec } from './list-offsets.js';
+
+export type AdminOptions = ClusterOptions;
+
+export interface NewTopic {
+  topic: string;
+  /** Default: the broker's num.partitions. */
+  numPartitions?: number;
+  /** Default: the broker's default.replication.factor. */
+  replicationFactor?: number;
+  configs?: Record<string, string> | { name: string; value: string | null }[];
+  /** Explicit replica lists per partition (then numPartitions/replicationFactor are not sent). */
+  replicaAssignment?: { partition: number; replicas: number[] }[];
+}
+
+export type ConfigResourceType = 'topic' | 'broker';
+
+/** Kafka ConfigResource.Type wire values. */
+const RESOURCE_TYPE_CODE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
+
+/** Kafka DescribeConfigsResponse.ConfigSource names, by wire value. */
+export const CONFIG_SOURCE_NAMES: readonly string[] = [
+  'UNKNOWN',
+  'DYNAMIC_TOPIC_CONFIG',
+  'DYNAMIC_BROKER_CONFIG',
+  'DYNAMIC_DEFAULT_BROKER_CONFIG',
+  'STATIC_BROKER_CONFIG',
+  'DEFAULT_CONFIG',
+  'DYNAMIC_BROKER_LOGGER_CONFIG',
+  'CLIENT_METRICS_CONFIG',
+  'GROUP_CONFIG',
+];
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  /** A CONFIG_SOURCE_NAMES name, e.g. DYNAMIC_TOPIC_CONFIG for a value set on the topic. */
+  source: string;
+  isSensitive: boolean;
+}
+
+export interface ConfigResourceResult {
+  type: ConfigResourceType;
+  name: string;
+  configs: ConfigEntry[];
+}
+
+export type AlterConfigOperation = 'set' | 'delete' | 'append' | 'subtract';
+const OPERATION_CODE: Record<AlterConfigOperation, number> = { set: 0, delete: 1, append: 2, subtract: 3 };
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  errorCode: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  isInternal: boolean;
+  partitions: PartitionDescription[];
+}
+
+export interface PartitionOffset {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+function resourceError(what: string, code: number, message: string | null | undefined): KafkaProtocolError {
+  return new KafkaProtocolError(code, `${what}: ${message ? `${message} ` : ''}(${errorName(code)})`);
+}
+
+/** Throws one error for a list of per-item failures (the first one's code; every item named). */
+function throwAll(errors: KafkaProtocolError[]): void {
+  if (errors.length === 0) return;
+  if (errors.length === 1) throw errors[0]!;
+  throw new KafkaProtocolError(errors[0]!.code, errors.map((e) => e.message).join('; '));
+}
+
+/** Topic and cluster administration over the Kafka protocol (kafkajs admin-like). */
+export class Admin {
+  readonly cluster: Cluster;
+
+  constructor(options: AdminOptions) {
+    this.cluster = new Cluster(options);
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+
+  /**
+   * Creates topics; by default waits until every new partition has a leader (kafkajs waitForLeaders), so that
+   * produce and fetch work as soon as this resolves.
+   */
+  async createTopics(options: { topics: NewTopic[]; validateOnly?: boolean; timeoutMs?: number; waitForLeaders?: boolean }): Promise<void> {
+    if (options.topics.length === 0) return;
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.controllerConnection();
+      const version = connection.versionFor(apis.CreateTopics);
+      const response = await connection.send(apis.CreateTopics, {
+        topics: options.topics.map((t) => {
+          const configs = Array.isArray(t.configs)
+            ? t.configs
+            : Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }));
+          const assigned = t.replicaAssignment !== undefined && t.replicaAssignment.length > 0;
+          // v4+ lets the broker pick defaults with -1; older versions need numbers.
+          const useDefault = version >= 4 ? -1 : 1;
+          return {
+            name: t.topic,
+            numPartitions: assigned ? -1 : (t.numPartitions ?? useDefault),
+            replicationFactor: assigned ? -1 : (t.replicationFactor ?? useDefault),
+            assignments: (t.replicaAssignment ?? []).map((a) => ({ partitionIndex: a.partition, brokerIds: a.replicas })),
+            configs,
+          };
+        }),
+        timeoutMs: options.timeoutMs ?? 60_000,
+        validateOnly: options.validateOnly ?? false,
+      });
+      const retriable = response.topics.find((t) => t.errorCode !== ErrorCode.NONE && new KafkaProtocolError(t.errorCode).retriable);
+      if (retriable) throw topicError(retriable.name, retriable.errorCode, retriable.errorMessage);
+      return response;
+    });
+    throwAll(response.topics.filter((t) => t.errorCode !== ErrorCode.NONE).map((t) => topicError(t.name, t.errorCode, t.errorMessage)));
+    if (!options.validateOnly) {
+      this.cluster.markStale();
+      if (options.waitForLeaders ?? true) await this.waitForLeaders(options.topics.map((t) => t.topic), options.timeoutMs ?? 60_000);
+    }
+  }
+
+  private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.cluster.retry(() => this.cluster.fetchMetadata(topics, false));
+      const ready = topics.every((name) => {
+        const t = response.topics.find((x) => x.name === name);
+        return t !== undefined && t.errorCode === ErrorCode.NONE && t.partitions.length > 0 && t.partitions.every((p) => p.leaderId >= 0);
+      });
+      if (ready) return;
+      if (Date.now() >= deadline) {
+        throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms (LEADER_NOT_AVAILABLE)`);
+      }
+      await sleep(Math.min(50 * 2 ** attempt, 500));
+    }
+  }
+
+  async deleteTopics(options: { topics: string[]; timeoutMs?: number }): Promise<void> {
+    if (options.topics.length === 0) return;
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.controllerConnection();
+      return connection.send(apis.DeleteTopics, {
+        topicNames: options.topics,
+        topics: [],
+        timeoutMs: options.timeoutMs ?? 30_000,
+      });
+    });
+    throwAll(
+      response.responses
+        .filter((r) => r.errorCode !== ErrorCode.NONE)
+        .map((r) => topicError(r.name ?? '?', r.errorCode, r.errorMessage)),
+    );
+    for (const t of options.topics) this.cluster.untrack(t);
+    this.cluster.markStale();
+  }
+
+  /** Topic names, sorted; internal topics (__consumer_offsets) only when asked. */
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const response = await this.cluster.retry(() => this.cluster.fetchMetadata(null, false));
+    return response.topics
+      .filter((t) => (t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.LEADER_NOT_AVAILABLE) && t.name && (options.includeInternal || !t.isInternal))
+      .map((t) => t.name!)
+      .sort();
+  }
+
+  async describeTopics(topics: string[]): Promise<TopicDescription[]> {
+    const response = await this.cluster.retry(async () => {
+      const r = await this.cluster.fetchMetadata(topics, false);
+      // A topic being created answers LEADER_NOT_AVAILABLE for a moment: retry that.
+      const pending = r.topics.find((t) => t.errorCode === ErrorCode.LEADER_NOT_AVAILABLE);
+      if (pending) throw topicError(pending.name ?? '?', pending.errorCode);
+      return r;
+    });
+    return topics.map((name) => {
+      const t = response.topics.find((x) => x.name === name);
+      const code = t ? t.errorCode : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (code !== ErrorCode.NONE) throw topicError(name, code);
+      const metadata: TopicMetadata | undefined = this.cluster.cachedTopic(name);
+      return {
+        name,
+        isInternal: t!.isInternal ?? false,
+        partitions: (metadata?.partitions ?? []).map((p) => ({ ...p })),
+      };
+    });
+  }
+
+  /** Raises the partition count of topics to `count` (never lowers it: Kafka rule). */
+  async createPartitions(options: { topicPartitions: { topic: string; count: number; assignments?: number[][] }[]; validateOnly?: boolean; timeoutMs?: number }): Promise<void> {
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.controllerConnection();
+      return connection.send(apis.CreatePartitions, {
+        topics: options.topicPartitions.map((t) => ({
+          name: t.topic,
+          count: t.count,
+          assignments: t.assignments ? t.assignments.map((brokerIds) => ({ brokerIds })) : null,
+        })),
+        timeoutMs: options.timeoutMs ?? 30_000,
+        validateOnly: options.validateOnly ?? false,
+      });
+    });
+    throwAll(response.results.filter((r) => r.errorCode !== ErrorCode.NONE).map((r) => topicError(r.name, r.errorCode, r.errorMessage)));
+    this.cluster.markStale();
+  }
+
+  async describeConfigs(options: {
+    resources: { type: ConfigResourceType; name: string; configNames?: string[] }[];
+    includeSynonyms?: boolean;
+  }): Promise<ConfigResourceResult[]> {
+    const results: ConfigResourceResult[] = [];
+    for (const resource of options.resources) {
+      const response = await this.cluster.retry(async () => {
+        // Broker resources are answered by that broker (Kafka rule); topics by any.
+        const connection =
+          resource.type === 'broker' && resource.name !== '' && this.cluster.broker(Number(resource.name))
+            ? await this.cluster.connectionTo(Number(resource.name))
+            : await this.cluster.anyConnection();
+        return connection.send(apis.DescribeConfigs, {
+          resources: [{ resourceType: RESOURCE_TYPE_CODE[resource.type], resourceName: resource.name, configurationKeys: resource.configNames ?? null }],
+          includeSynonyms: options.includeSynonyms ?? false,
+          includeDocumentation: false,
+        });
+      });
+      for (const r of response.results) {
+        if (r.errorCode !== ErrorCode.NONE) {
+          if (resource.type === 'topic' && r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw topicError(resource.name, r.errorCode, r.errorMessage);
+          throw resourceError(`describe configs of ${resource.type} ${resource.name}`, r.errorCode, r.errorMessage);
+        }
+        results.push({
+          type: resource.type,
+          name: r.resourceName,
+          configs: r.configs.map((c) => {
+            const source = c.configSource ?? -1;
+            return {
+              name: c.name,
+              value: c.value,
+              readOnly: c.readOnly,
+              // v0 has isDefault; v1+ has configSource (the decoder fills isDefault with false there).
+              isDefault: source >= 0 ? source === 5 : (c.isDefault ?? false),
+              source: CONFIG_SOURCE_NAMES[source] ?? (c.isDefault ? 'DEFAULT_CONFIG' : 'UNKNOWN'),
+              isSensitive: c.isSensitive,
+            };
+          }),
+        });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Changes individual config keys (set, delete = back to the default, append/subtract for lists). Uses
+   * IncrementalAlterConfigs; against a broker without it, falls back to AlterConfigs with the topic's current
+   * dynamic configs plus the changes (what kafka-configs.sh did before KIP-339).
+   */
+  async incrementalAlterConfigs(options: {
+    resources: { type: ConfigResourceType; name: string; configs: { name: string; value?: string | null; operation?: AlterConfigOperation }[] }[];
+    validateOnly?: boolean;
+  }): Promise<void> {
+    for (const resource of options.resources) {
+      const response = await this.cluster.retry(async () => {
+        const connection =
+          resource.type === 'broker' && resource.name !== '' && this.cluster.broker(Number(resource.name))
+            ? await this.cluster.connectionTo(Number(resource.name))
+            : await this.cluster.anyConnection();
+        if (connection.supports(apis.IncrementalAlterConfigs)) {
+          const r = await connection.send(apis.IncrementalAlterConfigs, {
+            resources: [
+              {
+                resourceType: RESOURCE_TYPE_CODE[resource.type],
+                resourceName: resource.name,
+                configs: resource.configs.map((c) => ({ name: c.name, configOperation: OPERATION_CODE[c.operation ?? 'set'], value: c.value ?? null })),
+              },
+            ],
+            validateOnly: options.validateOnly ?? false,
+          });
+          return r.responses;
+        }
+        const current = await this.describeConfigs({ resources: [{ type: resource.type, name: resource.name }] });
+        const values = new Map<string, string | null>();
+        for (const c of current[0]?.configs ?? []) {
+          if (c.source === 'DYNAMIC_TOPIC_CONFIG' || c.source === 'DYNAMIC_BROKER_CONFIG') values.set(c.name, c.value);
+        }
+        for (const c of resource.configs) {
+          const op = c.operation ?? 'set';
+          if (op === 'set') values.set(c.name, c.value ?? null);
+          else if (op === 'delete') values.delete(c.name);
+          else {
+            const list = (values.get(c.name) ?? current[0]?.configs.find((x) => x.name === c.name)?.value ?? '').split(',').filter((x) => x !== '');
+            const items = (c.value ?? '').split(',').filter((x) => x !== '');
+            values.set(c.name, (op === 'append' ? [...list, ...items.filter((i) => !list.includes(i))] : list.filter((i) => !items.includes(i))).join(','));
+          }
+        }
+        const r = await connection.send(apis.AlterConfigs, {
+          resources: [{ resourceType: RESOURCE_TYPE_CODE[resource.type], resourceName: resource.name, configs: [...values].map(([name, value]) => ({ name, value })) }],
+          validateOnly: options.validateOnly ?? false,
+        });
+        return r.responses;
+      });
+      for (const r of response) {
+        if (r.errorCode === ErrorCode.NONE) continue;
+        if (resource.type === 'topic' && r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw topicError(resource.name, r.errorCode, r.errorMessage);
+        throw resourceError(`alter configs of ${resource.type} ${resource.name}`, r.errorCode, r.errorMessage);
+      }
+    }
+  }
+
+  /** Deletes records before the given offsets (-1: up to the high watermark); returns the new low watermarks. */
+  async deleteRecords(options: { topic: string; partitions: { partition: number; offset: number }[]; timeoutMs?: number }): Promise<{ partition: number; lowWatermark: number }[]> {
+    const { topic } = options;
+    return this.cluster.retry(async () => {
+      await this.cluster.topicMetadata(topic);
+      const byLeader = new Map<number, { partition: number; offset: number }[]>();
+      for (const p of options.partitions) {
+        const leader = this.cluster.leaderFor(topic, p.partition);
+        if (leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `no leader for ${topic}-${p.partition} (LEADER_NOT_AVAILABLE)`);
+        let list = byLeader.get(leader);
+        if (!list) byLeader.set(leader, (list = []));
+        list.push(p);
+      }
+      const out: { partition: number; lowWatermark: number }[] = [];
+      await Promise.all(
+        [...byLeader].map(async ([leader, list]) => {
+          const connection = await this.cluster.connectionTo(leader);
+          const response = await connection.send(apis.DeleteRecords, {
+            topics: [{ name: topic, partitions: list.map((p) => ({ partitionIndex: p.partition, offset: p.offset })) }],
+            timeoutMs: options.timeoutMs ?? 30_000,
+          });
+          for (const t of response.topics) {
+            for (const p of t.partitions) {
+              if (p.errorCode !== ErrorCode.NONE) {
+                if (p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw topicError(topic, p.errorCode);
+                throw new KafkaProtocolError(p.errorCode, `delete records of ${topic}-${p.partitionIndex} failed (${errorName(p.errorCode)})`);
+              }
+              out.push({ partition: p.partitionIndex, lowWatermark: p.lowWatermark });
+            }
+          }
+        }),
+      );
+      return out.sort((a, b) => a.partition - b.partition);
+    });
+  }
+
+  /** Offsets of every partition of a topic: earliest, latest, or the first at or after a timestamp (-1 if none). */
+  async listOffsets(topic: string, spec: OffsetSpec = 'latest', isolationLevel: IsolationLevel = 'read_uncommitted'): Promise<PartitionOffset[]> {
+    const timestamp = specTimestamp(spec);
+    const metadata = await this.cluster.topicMetadata(topic);
+    const answers = await listOffsets(
+      this.cluster,
+      metadata.partitions.map((p) => ({ topic, partition: p.partition, timestamp })),
+      isolationLevel,
+    );
+    return answers.map((a) => ({ partition: a.partition, offset: a.offset, timestamp: a.timestamp }));
+  }
+}

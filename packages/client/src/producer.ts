@@ -1,0 +1,371 @@
+import { ErrorCode, KafkaProtocolError, errorName } from '@fluxo/common';
+import { apis, encodeRecordBatch, type ProduceRequest, type ProduceResponse } from '@fluxo/protocol';
+import { Cluster, needsMetadataRefresh, topicError, type ClusterOptions } from './cluster.js';
+import { compressionCodec, type CompressionName } from './compression.js';
+import { normalizeHeaders, normalizeTimestamp, toBytes, type Message } from './messages.js';
+import { DefaultPartitioner, type Partitioner } from './partitioner.js';
+import {
+  RecordAccumulator,
+  SendCompletion,
+  estimateRecordSizeBytes,
+  RECORD_BATCH_OVERHEAD_BYTES,
+  type DrainedBatch,
+  type RecordMetadata,
+} from './record-accumulator.js';
+import { backoffMs, isRetriableError } from './retry.js';
+
+export type Acks = 0 | 1 | -1;
+
+export interface ProducerOptions extends ClusterOptions {
+  /** Default acks: 0 none, 1 leader, -1 all in-sync replicas (Kafka's default since 3.0). */
+  acks?: Acks;
+  compression?: CompressionName;
+  /** Kafka linger.ms: how long a batch waits for more records. */
+  lingerMs?: number;
+  /** Kafka batch.size: a partition with this many bytes queued sends without waiting. */
+  batchSizeBytes?: number;
+  /** Kafka max.request.size: the largest record and the largest Produce request. */
+  maxRequestSizeBytes?: number;
+  /** Kafka buffer.memory: queued bytes before send() waits. */
+  bufferMemoryBytes?: number;
+  /** Produce request timeoutMs: how long the broker may wait for replication (acks=-1). */
+  ackTimeoutMs?: number;
+  partitioner?: Partitioner;
+  /** Ask the broker to create unknown topics (it decides, per auto.create.topics.enable). Default true. */
+  allowAutoTopicCreation?: boolean;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  messages: Message[];
+  acks?: Acks;
+  compression?: CompressionName;
+}
+
+export type { RecordMetadata } from './record-accumulator.js';
+
+/**
+ * Batching producer: send() places records in per-partition queues (RecordAccumulator); a sender drains ready
+ * partitions into one Produce request per leader, one v2 batch per partition, and retries retriable errors
+ * without reordering (one batch in flight per partition).
+ */
+export class Producer {
+  readonly cluster: Cluster;
+  private readonly accumulator: RecordAccumulator;
+  private readonly partitioner: Partitioner;
+  private readonly acks: Acks;
+  private readonly compression: number;
+  private readonly maxRequestSizeBytes: number;
+  private readonly ackTimeoutMs: number;
+  private readonly allowAutoTopicCreation: boolean;
+  private senderScheduled = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private lingerTimerAtMs = 0;
+  private refreshingLeaders = false;
+  private closed = false;
+  /** send() calls append in call order even when one waits for metadata or buffer space. */
+  private appendTail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ProducerOptions) {
+    this.cluster = new Cluster(options);
+    this.partitioner = options.partitioner ?? new DefaultPartitioner();
+    this.acks = validateAcks(options.acks ?? -1);
+    this.compression = compressionCodec(options.compression ?? 'none');
+    this.maxRequestSizeBytes = options.maxRequestSizeBytes ?? 1_048_576;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? true;
+    const batchSizeBytes = options.batchSizeBytes ?? 16_384;
+    this.accumulator = new RecordAccumulator({
+      batchSizeBytes,
+      lingerMs: options.lingerMs ?? 5,
+      // Room for the batch header within max.request.size and the broker's default max.message.bytes.
+      maxBatchSizeBytes: Math.max(batchSizeBytes, this.maxRequestSizeBytes - 1024),
+      bufferMemoryBytes: options.bufferMemoryBytes ?? 32 * 1024 * 1024,
+      onBatchClosed: (topic, partition) => this.partitioner.onBatchClosed?.(topic, partition),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+  }
+
+  /**
+   * Sends messages to one topic; resolves with each message's partition and offset once acknowledged.
+   * Records of successive send() calls are appended (and so ordered per partition) in call order.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    const appended = this.appendTail.then(() => this.append(record));
+    this.appendTail = appended.catch(() => undefined);
+    return appended.then((completion) => completion.promise);
+  }
+
+  private async append(record: ProducerRecord): Promise<SendCompletion> {
+    if (this.closed) throw new KafkaProtocolError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed');
+    if (typeof record.topic !== 'string' || record.topic.length === 0) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'send() needs a topic name');
+    }
+    if (!Array.isArray(record.messages)) throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, 'send() needs an array of messages');
+    const acks = validateAcks(record.acks ?? this.acks);
+    const compression = record.compression === undefined ? this.compression : compressionCodec(record.compression);
+    const metadata = await this.cluster.topicMetadata(record.topic, { allowAutoTopicCreation: this.allowAutoTopicCreation });
+    const partitionCount = metadata.partitions.length;
+    const available = metadata.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
+    await this.accumulator.waitForSpace();
+
+    const completion = new SendCompletion(record.messages.length);
+    const nowMs = Date.now();
+    // Validate everything first so that a bad message fails the call before any record is queued.
+    const prepared = record.messages.map((m, index) => {
+      const key = toBytes(m.key);
+      const out = { key, value: toBytes(m.value), headers: normalizeHeaders(m.headers), timestampMs: normalizeTimestamp(m.timestamp, nowMs) };
+      const sizeBytes = estimateRecordSizeBytes(out) + RECORD_BATCH_OVERHEAD_BYTES;
+      if (sizeBytes > this.maxRequestSizeBytes) {
+        throw new KafkaProtocolError(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          `message ${index} is ${sizeBytes} bytes serialized, more than maxRequestSizeBytes ${this.maxRequestSizeBytes} (MESSAGE_TOO_LARGE)`,
+        );
+      }
+      let partition: number;
+      if (m.partition !== undefined && m.partition !== null) {
+        partition = m.partition;
+        if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+          throw new KafkaProtocolError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `partition ${partition} of topic ${record.topic} does not exist (it has ${partitionCount}) (UNKNOWN_TOPIC_OR_PARTITION)`,
+          );
+        }
+      } else {
+        partition = -1;
+      }
+      return { out, partition, index };
+    });
+    for (const p of prepared) {
+      const partition =
+        p.partition >= 0 ? p.partition : this.partitioner.partition({ topic: record.topic, key: p.out.key, partitionCount, availablePartitions: available });
+      this.accumulator.append(record.topic, partition, { record: p.out, acks, compression, completion, index: p.index }, nowMs);
+    }
+    this.scheduleSender();
+    return completion;
+  }
+
+  /** Several topics in one call (kafkajs sendBatch). */
+  async sendBatch(batch: { topicMessages: { topic: string; messages: Message[] }[]; acks?: Acks; compression?: CompressionName }): Promise<RecordMetadata[]> {
+    const results = await Promise.all(
+      batch.topicMessages.map((tm) => {
+        const record: ProducerRecord = { topic: tm.topic, messages: tm.messages };
+        if (batch.acks !== undefined) record.acks = batch.acks;
+        if (batch.compression !== undefined) record.compression = batch.compression;
+        return this.send(record);
+      }),
+    );
+    return results.flat();
+  }
+
+  /** Sends everything queued now, ignoring linger, and waits until it is acknowledged or failed. */
+  async flush(): Promise<void> {
+    // send() calls still waiting for metadata or buffer space are part of what is flushed.
+    await this.appendTail;
+    this.accumulator.beginFlush();
+    try {
+      this.scheduleSender();
+      await this.accumulator.waitForEmpty();
+    } finally {
+      this.accumulator.endFlush();
+    }
+  }
+
+  /** Flushes, then closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.accumulator.abortAll(new KafkaProtocolError(ErrorCode.NETWORK_EXCEPTION, 'the producer was closed'));
+      await this.cluster.close();
+    }
+  }
+
+  private scheduleSender(): void {
+    if (this.senderScheduled || this.closed) return;
+    this.senderScheduled = true;
+    // setImmediate: records appended in the same tick (one send() call, many concurrent sends) share requests.
+    setImmediate(() => {
+      this.senderScheduled = false;
+      this.runSender();
+    });
+  }
+
+  private runSender(): void {
+    if (this.closed) return;
+    const nowMs = Date.now();
+    const { ready, nextReadyInMs } = this.accumulator.ready(nowMs);
+    if (nextReadyInMs !== null) this.armLingerTimer(nowMs + nextReadyInMs);
+    if (ready.length === 0) return;
+
+    const byLeader = new Map<number, DrainedBatch[]>();
+    for (const tp of ready) {
+      const batch = this.accumulator.drain(tp.topic, tp.partition);
+      if (!batch) continue;
+      const leader = this.cluster.leaderFor(tp.topic, tp.partition);
+      if (leader < 0) {
+        this.retryOrFail(batch, new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `no leader for ${tp.topic}-${tp.partition} (LEADER_NOT_AVAILABLE)`));
+        continue;
+      }
+      let list = byLeader.get(leader);
+      if (!list) byLeader.set(leader, (list = []));
+      list.push(batch);
+    }
+    for (const [leader, batches] of byLeader) {
+      // One request per acks value, each under max.request.size.
+      let current: DrainedBatch[] = [];
+      let currentBytes = 0;
+      const sorted = batches.sort((a, b) => a.acks - b.acks);
+      for (const batch of sorted) {
+        if (current.length > 0 && (current[0]!.acks !== batch.acks || currentBytes + batch.sizeBytes > this.maxRequestSizeBytes)) {
+          void this.sendRequest(leader, current);
+          current = [];
+          currentBytes = 0;
+        }
+        current.push(batch);
+        currentBytes += batch.sizeBytes;
+      }
+      if (current.length > 0) void this.sendRequest(leader, current);
+    }
+  }
+
+  private armLingerTimer(atMs: number): void {
+    if (this.lingerTimer && this.lingerTimerAtMs <= atMs) return;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimerAtMs = atMs;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      this.runSender();
+    }, Math.max(0, atMs - Date.now()));
+  }
+
+  private async sendRequest(leader: number, batches: DrainedBatch[]): Promise<void> {
+    const acks = batches[0]!.acks;
+    try {
+      const body = this.buildRequest(acks, batches);
+      const connection = await this.cluster.connectionTo(leader);
+      if (acks === 0) {
+        await connection.send(apis.Produce, body, { expectResponse: false });
+        for (const batch of batches) {
+          this.accumulator.complete(batch, -1, -1);
+          this.countDelivered(batch);
+        }
+      } else {
+        const response = await connection.send(apis.Produce, body, { timeoutMs: this.cluster.requestTimeoutMs + this.ackTimeoutMs });
+        this.handleResponse(batches, response);
+      }
+    } catch (err) {
+      for (const batch of batches) this.retryOrFail(batch, err as Error);
+    } finally {
+      this.scheduleSender();
+    }
+  }
+
+  private buildRequest(acks: number, batches: DrainedBatch[]): ProduceRequest {
+    const byTopic = new Map<string, { index: number; records: Buffer }[]>();
+    for (const batch of batches) {
+      let list = byTopic.get(batch.topic);
+      if (!list) byTopic.set(batch.topic, (list = []));
+      const first = batch.records[0]!.record;
+      list.push({
+        index: batch.partition,
+        records: encodeRecordBatch({
+          baseOffset: 0,
+          baseTimestamp: first.timestampMs,
+          producerId: -1,
+          producerEpoch: -1,
+          baseSequence: -1,
+          compression: batch.compression,
+          records: batch.records.map((r, i) => ({
+            key: r.record.key,
+            value: r.record.value,
+            headers: r.record.headers,
+            timestamp: r.record.timestampMs,
+            offsetDelta: i,
+          })),
+        }),
+      });
+    }
+    return {
+      transactionalId: null,
+      acks,
+      timeoutMs: this.ackTimeoutMs,
+      topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+    };
+  }
+
+  private handleResponse(batches: DrainedBatch[], response: ProduceResponse): void {
+    const results = new Map<string, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+    for (const t of response.responses) for (const p of t.partitionResponses) results.set(`${t.name}\u0000${p.index}`, p);
+    for (const batch of batches) {
+      const r = results.get(`${batch.topic}\u0000${batch.partition}`);
+      if (!r) {
+        this.accumulator.fail(batch, new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, `no produce result for ${batch.topic}-${batch.partition}`));
+        continue;
+      }
+      if (r.errorCode === ErrorCode.NONE) {
+        this.accumulator.complete(batch, r.baseOffset, r.logAppendTimeMs ?? -1);
+        this.countDelivered(batch);
+        continue;
+      }
+      if ((r.errorCode === ErrorCode.MESSAGE_TOO_LARGE || r.errorCode === ErrorCode.RECORD_LIST_TOO_LARGE) && this.accumulator.splitAndRequeue(batch)) {
+        this.cluster.logger.info({ topic: batch.topic, partition: batch.partition, records: batch.records.length }, 'batch too large for the topic, splitting');
+        continue;
+      }
+      const detail = r.errorMessage ? `: ${r.errorMessage}` : '';
+      const err =
+        r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          ? topicError(batch.topic, r.errorCode)
+          : new KafkaProtocolError(r.errorCode, `produce to ${batch.topic}-${batch.partition} failed${detail} (${errorName(r.errorCode)})`);
+      this.retryOrFail(batch, err);
+    }
+  }
+
+  private countDelivered(batch: DrainedBatch): void {
+    const metrics = this.cluster.metrics;
+    if (!metrics) return;
+    metrics.producedBatches.inc();
+    metrics.producedRecords.inc(batch.records.length);
+  }
+
+  private retryOrFail(batch: DrainedBatch, err: Error): void {
+    const error = err instanceof KafkaProtocolError ? err.type : err.name;
+    if (!this.closed && isRetriableError(err) && batch.attempts < this.cluster.retryOptions.retries) {
+      this.cluster.metrics?.produceRetries.inc({ error });
+      this.cluster.logger.debug({ topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, err: err.message }, 'retrying produce');
+      this.accumulator.requeue(batch, Date.now() + backoffMs(this.cluster.retryOptions, batch.attempts));
+      if (needsMetadataRefresh(err.code)) this.refreshLeaders();
+      return;
+    }
+    this.cluster.metrics?.produceFailures.inc({ error });
+    this.cluster.logger.warn({ topic: batch.topic, partition: batch.partition, records: batch.records.length, err: err.message }, 'produce failed');
+    this.accumulator.fail(batch, err);
+  }
+
+  /** One metadata refresh at a time; the sender runs again once leaders are known. */
+  private refreshLeaders(): void {
+    if (this.refreshingLeaders) return;
+    this.refreshingLeaders = true;
+    this.cluster.markStale();
+    this.cluster
+      .refreshMetadata([], { allowAutoTopicCreation: this.allowAutoTopicCreation })
+      .catch((err: Error) => this.cluster.logger.debug({ err: err.message }, 'metadata refresh failed'))
+      .finally(() => {
+        this.refreshingLeaders = false;
+        this.scheduleSender();
+      });
+  }
+}
+
+function validateAcks(acks: number): Acks {
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    throw new KafkaProtocolError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), not ${acks} (INVALID_REQUIRED_ACKS)`);
+  }
+  return acks;
+}
