@@ -31,14 +31,15 @@ export function scanBatches(buf: Buffer): BatchScan {
   while (buf.length - position >= LOG_OVERHEAD) {
     const batchLength = buf.readInt32BE(position + BATCH_LENGTH_OFFSET);
     const sizeBytes = batchLength + LOG_OVERHEAD;
-    if (sizeBytes < BATCH_HEADER_SIZE) {
-      throw new DecodeError(`record batch at ${position} has impossible length ${batchLength}`, 2 /* CORRUPT_MESSAGE */);
-    }
+    // Magic first: a legacy (v0/v1) message is shorter than a v2 header and must be named as such.
     if (buf.length - position > MAGIC_OFFSET) {
       const magic = buf.readInt8(position + MAGIC_OFFSET);
       if (magic !== CURRENT_MAGIC) {
         throw new DecodeError(`record batch at ${position} has magic ${magic}; only v2 batches are supported`, 43 /* UNSUPPORTED_FOR_MESSAGE_FORMAT */);
       }
+    }
+    if (sizeBytes < BATCH_HEADER_SIZE) {
+      throw new DecodeError(`record batch at ${position} has impossible length ${batchLength}`, 2 /* CORRUPT_MESSAGE */);
     }
     if (sizeBytes > buf.length - position) break;
     spans.push({ position, sizeBytes });

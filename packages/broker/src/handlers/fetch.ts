@@ -1,0 +1,200 @@
+import { ErrorCode } from '@fluxo/common';
+import { apis, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '@fluxo/protocol';
+import type { BrokerContext } from '../broker-context.js';
+import { LEADER_EPOCH, type Partition } from '../cluster/partition.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
+import { errorCodeOf } from './produce.js';
+
+const READ_COMMITTED = 1;
+const EMPTY = Buffer.alloc(0);
+/** Fluxo's bound on a long poll (clients ask for 100 ms .. a few seconds). */
+const MAX_WAIT_CAP_MS = 60_000;
+
+interface Wanted {
+  readonly topicIndex: number;
+  readonly partitionIndex: number;
+  readonly fetchOffset: number;
+  readonly partitionMaxBytes: number;
+  readonly currentLeaderEpoch: number;
+  readonly partition: Partition | undefined;
+  /** Error known before reading (unknown topic / partition). */
+  readonly errorCode: number;
+}
+
+function errorData(partitionIndex: number, errorCode: number, readCommitted: boolean): FetchResponsePartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    abortedTransactions: readCommitted ? [] : null,
+    preferredReadReplica: -1,
+    records: EMPTY,
+  };
+}
+
+/**
+ * Fetch (sessionless: always answers session id 0, so clients keep sending full fetch requests). Returns whole
+ * batches below the high watermark as stored, referenced (not copied) into the response frame. Long poll:
+ * waits until minBytes are available, maxWaitMs passed, or the connection closes, waking on high-watermark
+ * advances of the partitions asked for.
+ */
+export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
+  codec: apis.Fetch,
+  minVersion: 4,
+  maxVersion: 12,
+  exclusive: false,
+  async handle(broker, ctx, request) {
+    const readCommitted = request.isolationLevel === READ_COMMITTED;
+    const wanted: Wanted[] = [];
+    const topicNames: string[] = [];
+    for (const t of request.topics) {
+      const name = t.topic ?? '';
+      const topic = broker.topics.topic(name);
+      const topicIndex = topicNames.length;
+      topicNames.push(name);
+      for (const p of t.partitions) {
+        const partition = topic?.partition(p.partition);
+        let errorCode: number = ErrorCode.NONE;
+        if (topic === undefined || p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (partition === undefined) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        else if (p.currentLeaderEpoch !== undefined && p.currentLeaderEpoch > LEADER_EPOCH) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+        else if (p.currentLeaderEpoch !== undefined && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) errorCode = ErrorCode.FENCED_LEADER_EPOCH;
+        wanted.push({
+          topicIndex,
+          partitionIndex: p.partition,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+          partition,
+          errorCode,
+        });
+      }
+    }
+    const maxWaitMs = Math.min(Math.max(request.maxWaitMs, 0), MAX_WAIT_CAP_MS);
+    const deadline = broker.nowMs() + maxWaitMs;
+    for (;;) {
+      const round = await readRound(ctx, wanted, request.maxBytes ?? 0x7fffffff, readCommitted);
+      const done = round.bytes >= request.minBytes || round.hasError || maxWaitMs === 0 || ctx.signal.aborted || broker.nowMs() >= deadline;
+      if (done || !(await waitForData(broker, ctx, wanted, round.highWatermarks, deadline))) {
+        return buildResponse(broker, topicNames, wanted, round.data);
+      }
+    }
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      sessionId: 0,
+      responses: request.topics.map((t) => ({
+        topic: t.topic ?? '',
+        topicId: t.topicId,
+        partitions: t.partitions.map((p) => errorData(p.partition, errorCode, request.isolationLevel === READ_COMMITTED)),
+      })),
+    };
+  },
+});
+
+interface Round {
+  readonly data: FetchResponsePartitionData[];
+  readonly bytes: number;
+  readonly hasError: boolean;
+  /** High watermark each partition had when read: a change before waiting means "read again now". */
+  readonly highWatermarks: number[];
+}
+
+async function readRound(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number, readCommitted: boolean): Promise<Round> {
+  const data: FetchResponsePartitionData[] = [];
+  const highWatermarks: number[] = [];
+  let bytes = 0;
+  let hasError = false;
+  for (const w of wanted) {
+    const p = w.partition;
+    if (w.errorCode !== ErrorCode.NONE || p === undefined || p.isClosed) {
+      data.push(errorData(w.partitionIndex, w.errorCode !== ErrorCode.NONE ? w.errorCode : ErrorCode.NOT_LEADER_OR_FOLLOWER, readCommitted));
+      highWatermarks.push(-1);
+      hasError = true;
+      continue;
+    }
+    const highWatermark = p.highWatermark;
+    const stableOffset = readCommitted ? p.lastStableOffset : highWatermark;
+    highWatermarks.push(highWatermark);
+    const base = {
+      partitionIndex: w.partitionIndex,
+      highWatermark,
+      lastStableOffset: p.lastStableOffset,
+      logStartOffset: p.logStartOffset,
+      abortedTransactions: readCommitted ? [] : null,
+      preferredReadReplica: -1,
+    };
+    if (w.fetchOffset < p.logStartOffset || w.fetchOffset > p.log.logEndOffset) {
+      data.push({ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY });
+      hasError = true;
+      continue;
+    }
+    // Nothing committed to read yet (the common long-poll case): no storage read at all.
+    const remaining = maxBytes - bytes;
+    if (w.fetchOffset >= stableOffset || (remaining <= 0 && bytes > 0)) {
+      data.push({ ...base, errorCode: ErrorCode.NONE, records: EMPTY });
+      continue;
+    }
+    const limit = Math.max(1, Math.min(w.partitionMaxBytes, remaining));
+    try {
+      const read = await p.log.read(w.fetchOffset, limit, stableOffset);
+      let records = read.records;
+      // KIP-74: only the first partition with data may exceed the limits (one whole batch); later ones must fit.
+      if (bytes > 0 && records.length > limit) records = EMPTY;
+      bytes += records.length;
+      data.push({ ...base, logStartOffset: p.logStartOffset, errorCode: ErrorCode.NONE, records });
+    } catch (err) {
+      const errorCode = errorCodeOf(err);
+      if (errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) ctx.logger.error({ err, topic: p.topic, partition: p.index }, 'fetch read failed');
+      data.push({ ...base, errorCode, records: EMPTY });
+      hasError = true;
+    }
+  }
+  return { data, bytes, hasError, highWatermarks };
+}
+
+/** Waits for a high-watermark advance on any wanted partition; false when the deadline passed or aborted. */
+function waitForData(broker: BrokerContext, ctx: RequestContext, wanted: readonly Wanted[], seen: readonly number[], deadline: number): Promise<boolean> {
+  for (let i = 0; i < wanted.length; i++) {
+    const p = wanted[i]!.partition;
+    if (p !== undefined && (p.highWatermark !== seen[i] || p.isClosed)) return Promise.resolve(true);
+  }
+  const waitMs = deadline - broker.nowMs();
+  if (waitMs <= 0 || ctx.signal.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const cancels: (() => void)[] = [];
+    let settled = false;
+    const finish = (more: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      for (const c of cancels) c();
+      resolve(more);
+    };
+    const onAbort = (): void => finish(false);
+    const timer = setTimeout(() => finish(false), waitMs);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const seenPartitions = new Set<Partition>();
+    for (const w of wanted) {
+      if (w.partition === undefined || seenPartitions.has(w.partition)) continue;
+      seenPartitions.add(w.partition);
+      cancels.push(w.partition.onAdvance(() => finish(true)));
+    }
+  });
+}
+
+function buildResponse(broker: BrokerContext, topicNames: readonly string[], wanted: readonly Wanted[], data: readonly FetchResponsePartitionData[]): FetchResponse {
+  const responses: FetchResponse['responses'] = topicNames.map((topic) => ({ topic, partitions: [] }));
+  for (let i = 0; i < wanted.length; i++) {
+    const d = data[i]!;
+    const topicIndex = wanted[i]!.topicIndex;
+    responses[topicIndex]!.partitions.push(d);
+    if (d.records !== null && d.records.length > 0) broker.metrics.bytesOut.inc({ topic: topicNames[topicIndex]! }, d.records.length);
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+}

@@ -1,0 +1,31 @@
+import type { ApiHandler } from './api-handler.js';
+import { apiVersionsHandler } from './api-versions.js';
+import { createPartitionsHandler } from './create-partitions.js';
+import { createTopicsHandler } from './create-topics.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { deleteTopicsHandler } from './delete-topics.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { fetchHandler } from './fetch.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { metadataHandler } from './metadata.js';
+import { produceHandler } from './produce.js';
+import { HandlerRegistry } from './registry.js';
+
+/** Every API this node implements; ApiVersions advertises exactly these. */
+export function createHandlerRegistry(): HandlerRegistry {
+  const handlers = [
+    produceHandler,
+    fetchHandler,
+    listOffsetsHandler,
+    metadataHandler,
+    apiVersionsHandler,
+    createTopicsHandler,
+    deleteTopicsHandler,
+    deleteRecordsHandler,
+    describeConfigsHandler,
+    incrementalAlterConfigsHandler,
+    createPartitionsHandler,
+  ] as unknown as ApiHandler[];
+  return new HandlerRegistry(handlers);
+}
