@@ -10,6 +10,9 @@ import { TopicRegistry } from './cluster/topic-registry.js';
 import { clientListener } from './config/listeners.js';
 import { effectiveTopicConfig } from './config/topic-config.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { BrokerOffsetsTopic } from './group/broker-offsets-topic.js';
+import { groupConfigFrom } from './group/group-config.js';
+import { GroupCoordinator } from './group/group-coordinator.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { BrokerRouter } from './handlers/router.js';
 import { LevelMetadataStore } from './metadata/level-metadata-store.js';
@@ -45,6 +48,8 @@ export class Broker {
   private topicRegistry: TopicRegistry | null = null;
   private unlock: (() => Promise<void>) | null = null;
   private unsubscribe: (() => void) | null = null;
+  private groups: GroupCoordinator | null = null;
+  private unsubscribeGroups: (() => void) | null = null;
   private boundPort = -1;
   private stopping: Promise<void> | null = null;
   private starting: Promise<void> | null = null;
@@ -121,6 +126,23 @@ export class Broker {
     await topics.load(image);
     this.unsubscribe = metadata.subscribe((records, next) => topics.apply(records, next));
     const admin = new TopicAdmin(this.nodeId, config, metadata, topics, this.logger.child({ component: 'admin' }));
+    // After the logs are open: the coordinator rebuilds groups and offsets from __consumer_offsets.
+    const groups = new GroupCoordinator({
+      config: groupConfigFrom(config),
+      topic: new BrokerOffsetsTopic(topics, admin),
+      topicPartitions: (name) => topics.topic(name)?.partitionCount,
+      logger: this.logger.child({ component: 'groups' }),
+      registry: this.registry,
+    });
+    this.groups = groups;
+    await groups.start();
+    this.unsubscribeGroups = metadata.subscribe((records, _next, previous) => {
+      for (const r of records) {
+        if (r.type !== 'TopicDeleted') continue;
+        const name = previous.topicsById.get(r.topicId)?.name;
+        if (name !== undefined) void groups.onTopicDeleted(name).catch((err: unknown) => this.logger.error({ err, topic: name }, 'dropping offsets of a deleted topic failed'));
+      }
+    });
 
     const context: BrokerContext = {
       nodeId: this.nodeId,
@@ -128,6 +150,7 @@ export class Broker {
       metadata,
       topics,
       admin,
+      groups,
       handlers: createHandlerRegistry(),
       metrics,
       logger: this.logger,
@@ -202,6 +225,11 @@ export class Broker {
   private async shutdown(): Promise<void> {
     await this.server?.stop();
     this.server = null;
+    // Before the logs close: pending joins/syncs answer NOT_COORDINATOR, timers stop.
+    this.unsubscribeGroups?.();
+    this.unsubscribeGroups = null;
+    await this.groups?.stop();
+    this.groups = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
     await this.topicRegistry?.close();

@@ -98,7 +98,13 @@ export const BROKER_CONFIG: ConfigDef = new ConfigDef()
   .define(long('group.initial.rebalance.delay.ms', 3000, 'Delay of the first rebalance of an empty group', { min: 0 }))
   .define(int('offsets.topic.num.partitions', 50, 'Partitions of __consumer_offsets', { min: 1 }))
   .define(int('offsets.topic.replication.factor', 1, 'Replication factor of __consumer_offsets', { min: 1 }))
-  .define(long('offsets.retention.minutes', 10080, 'Committed offsets of empty groups expire after this', { min: 1 }));
+  .define(long('offsets.retention.minutes', 10080, 'Committed offsets of empty groups expire after this', { min: 1 }))
+  .define(long('offsets.retention.check.interval.ms', 600_000, 'How often expired offsets are removed', { min: 1 }))
+  .define(int('offset.metadata.max.bytes', 4096, 'Largest metadata string of one committed offset', { min: 0 }))
+  .define(int('group.min.session.timeout.ms', 6000, 'Smallest session timeout a member may ask for', { min: 0 }))
+  .define(int('group.max.session.timeout.ms', 1_800_000, 'Largest session timeout a member may ask for', { min: 0 }))
+  // Kafka's default is unlimited; Fluxo bounds a group so its metadata record stays storable.
+  .define(int('group.max.size', 1000, 'Most members one consumer group may have', { min: 1 }));
 // Broker-level defaults of every topic key (log.retention.ms, log.segment.bytes, ...).
 for (const { topicKey, brokerKey } of TOPIC_CONFIG_KEYS) {
   if (!BROKER_CONFIG.has(brokerKey)) BROKER_CONFIG.define({ ...topicKey, name: brokerKey });

@@ -4,6 +4,8 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { topicNameError, unifyCollisionChars } from '../metadata/topic-names.js';
 import { randomUuid } from '../metadata/uuid.js';
 import type { Topic, TopicRegistry } from './topic-registry.js';
+import { offsetsTopicConfigs } from '../group/broker-offsets-topic.js';
+import { GROUP_METADATA_TOPIC } from '../group/group-config.js';
 
 /** KRaft's metadata log topic: reserved (Kafka refuses to create it). */
 const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
@@ -131,7 +133,12 @@ export class TopicAdmin {
   autoCreate(name: string): Promise<AdminResult<{ topicId: string }>> {
     const existing = this.autoCreating.get(name);
     if (existing) return existing;
-    const run = this.createTopic({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} }, false).then((r) =>
+    // Kafka's AutoTopicCreationManager: the internal offsets topic gets its own partition count and configs.
+    const spec: CreateTopicSpec =
+      name === GROUP_METADATA_TOPIC
+        ? { name, numPartitions: this.config.number('offsets.topic.num.partitions'), replicationFactor: this.config.number('offsets.topic.replication.factor'), assignments: [], configs: offsetsTopicConfigs() }
+        : { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} };
+    const run = this.createTopic(spec, false).then((r) =>
       r.ok ? { ok: true as const, topicId: r.topicId } : r,
     );
     this.autoCreating.set(name, run);

@@ -6,6 +6,7 @@ import { deleteRecordsHandler } from './delete-records.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { fetchHandler } from './fetch.js';
+import { groupHandlers } from './group-handlers.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
@@ -26,6 +27,7 @@ export function createHandlerRegistry(): HandlerRegistry {
     describeConfigsHandler,
     incrementalAlterConfigsHandler,
     createPartitionsHandler,
+    ...groupHandlers,
   ] as unknown as ApiHandler[];
   return new HandlerRegistry(handlers);
 }
