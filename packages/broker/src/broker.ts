@@ -14,6 +14,7 @@ import { BrokerOffsetsTopic } from './group/broker-offsets-topic.js';
 import { groupConfigFrom } from './group/group-config.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
 import { createHandlerRegistry } from './handlers/index.js';
+import { OpsServer } from './http/ops-server.js';
 import { BrokerRouter } from './handlers/router.js';
 import { LevelMetadataStore } from './metadata/level-metadata-store.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
@@ -51,6 +52,7 @@ export class Broker {
   private groups: GroupCoordinator | null = null;
   private unsubscribeGroups: (() => void) | null = null;
   private boundPort = -1;
+  private ops: OpsServer | null = null;
   private stopping: Promise<void> | null = null;
   private starting: Promise<void> | null = null;
   private readonly listenHost: string;
@@ -95,6 +97,19 @@ export class Broker {
 
   private async startInner(): Promise<void> {
     const config = this.config;
+    const metricsPort = config.number('metrics.port');
+    if (metricsPort >= 0) {
+      // First, so /health answers and /ready says 503 during a long recovery.
+      const ops = new OpsServer({
+        host: this.listenHost,
+        port: metricsPort,
+        registry: this.registry,
+        isReady: () => this.state === 'running',
+        logger: this.logger.child({ component: 'ops' }),
+      });
+      await ops.listen();
+      this.ops = ops;
+    }
     await mkdir(this.dataDir, { recursive: true });
     this.unlock = await lockDataDir(this.dataDir);
     const metrics = createBrokerMetrics(this.registry);
@@ -177,7 +192,7 @@ export class Broker {
     await metadata.commit([{ type: 'BrokerRegistered', nodeId: this.nodeId, host: self.host, port: self.port, rack: self.rack }]);
     // The parent logger: this line carries nodeId itself (the CLI and test harnesses parse it).
     this.opts.logger.info(
-      { host: self.host, port: self.port, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.image().clusterId, topics: image.topics.size },
+      { host: self.host, port: self.port, metricsPort: this.metricsPort, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.image().clusterId, topics: image.topics.size },
       'Fluxo node started',
     );
   }
@@ -240,5 +255,12 @@ export class Broker {
     this.metadata = null;
     await this.unlock?.();
     this.unlock = null;
+    await this.ops?.stop();
+    this.ops = null;
+  }
+
+  /** Bound port of the metrics/health HTTP server, or -1 when `metrics.port` is -1. */
+  get metricsPort(): number {
+    return this.ops?.port ?? -1;
   }
 }
