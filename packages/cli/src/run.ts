@@ -2,6 +2,7 @@ import { parseCommandArgs } from './args.js';
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.js';
 import type { Command } from './commands/command.js';
 import { consumeCommand } from './commands/consume.js';
+import { groupCommands, groupHelp } from './commands/group.js';
 import { produceCommand } from './commands/produce.js';
 import { startCommand } from './commands/start.js';
 import { topicCommands, topicHelp } from './commands/topic.js';
@@ -9,7 +10,10 @@ import type { Io } from './io.js';
 
 export const VERSION = '0.1.0';
 
-export const commands: Command[] = [startCommand, ...topicCommands, produceCommand, consumeCommand];
+export const commands: Command[] = [startCommand, ...topicCommands, ...groupCommands, produceCommand, consumeCommand];
+
+/** Command families with a help page of their own (`fluxo topic`, `fluxo group`). */
+const FAMILIES: Record<string, () => string> = { topic: topicHelp, group: groupHelp };
 
 export function mainHelp(): string {
   return `fluxo ${VERSION} — a Kafka-compatible event-streaming platform
@@ -23,6 +27,11 @@ Commands:
   topic describe        show partitions and configs of a topic
   topic delete          delete topics
   topic alter-config    set or delete topic configs
+  group list            list consumer groups
+  group describe        show members, assignments, offsets and lag of a group
+  group reset-offsets   plan or commit new offsets (dry run unless --execute)
+  group delete          delete groups
+  group delete-offsets  delete a group's offsets of some topics
   produce               ${produceCommand.summary}
   consume               ${consumeCommand.summary}
 
@@ -48,7 +57,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const first = argv[0];
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
       const topic = first === 'help' && argv[1] ? findCommand(argv.slice(1)) : null;
-      io.stdout.write((topic ? topic.command.help : argv[1] === 'topic' ? topicHelp() : mainHelp()) + '\n');
+      const family = argv[1] !== undefined ? FAMILIES[argv[1]] : undefined;
+      io.stdout.write((topic ? topic.command.help : family ? family() : mainHelp()) + '\n');
       return first === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (first === '--version' || first === '-V') {
@@ -57,13 +67,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const found = findCommand(argv);
     if (!found) {
-      if (first === 'topic') {
+      const family = FAMILIES[first];
+      if (family) {
         const sub = argv[1];
         if (sub === undefined || sub === '--help' || sub === '-h') {
-          io.stdout.write(topicHelp() + '\n');
+          io.stdout.write(family() + '\n');
           return sub === undefined ? EXIT_USAGE : EXIT_OK;
         }
-        throw new UsageError(`unknown topic command "${sub}"`, 'topic');
+        throw new UsageError(`unknown ${first} command "${sub}"`, first);
       }
       throw new UsageError(`unknown command "${first}"`);
     }

@@ -3,6 +3,9 @@ import { apis } from '@fluxo/protocol';
 import { Cluster, topicError, type ClusterOptions, type TopicMetadata } from './cluster.js';
 import { sleep } from './retry.js';
 import { listOffsets, specTimestamp, type IsolationLevel, type OffsetSpec } from './list-offsets.js';
+import { GroupAdmin, type GroupDescription, type GroupListing, type OffsetReset, type ResetStrategy } from './group/admin-groups.js';
+import type { CommittedOffset, OffsetToCommit } from './group/offsets.js';
+import type { TopicPartition } from './group/topic-partition.js';
 
 export type AdminOptions = ClusterOptions;
 
@@ -90,9 +93,50 @@ function throwAll(errors: KafkaProtocolError[]): void {
 /** Topic and cluster administration over the Kafka protocol (kafkajs admin-like). */
 export class Admin {
   readonly cluster: Cluster;
+  private readonly groups: GroupAdmin;
 
   constructor(options: AdminOptions) {
     this.cluster = new Cluster(options);
+    this.groups = new GroupAdmin(this.cluster);
+  }
+
+  /** Groups of every broker, sorted by id; `states` filters (Kafka state names, case-insensitive). */
+  listGroups(options: { states?: string[] } = {}): Promise<GroupListing[]> {
+    return this.groups.listGroups(options);
+  }
+
+  /** State, assignor and members (with decoded assignments) of each group; unknown groups come back Dead. */
+  describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    return this.groups.describeGroups(groupIds);
+  }
+
+  /** A group's committed offsets: of these partitions (-1 where none), or of every partition it committed. */
+  fetchOffsets(options: { groupId: string; partitions?: TopicPartition[] }): Promise<CommittedOffset[]> {
+    return this.groups.fetchOffsets(options.groupId, options.partitions);
+  }
+
+  /** Sets committed offsets of a group that has no members (OffsetCommit with generation -1). */
+  alterOffsets(options: { groupId: string; offsets: OffsetToCommit[] }): Promise<void> {
+    return this.groups.alterOffsets(options.groupId, options.offsets);
+  }
+
+  /** kafka-consumer-groups --reset-offsets: plans (dryRun) or commits new offsets of an inactive group. */
+  resetOffsets(options: {
+    groupId: string;
+    topics: { topic: string; partitions?: number[] }[] | null;
+    strategy: ResetStrategy;
+    dryRun: boolean;
+    isolationLevel?: IsolationLevel;
+  }): Promise<OffsetReset[]> {
+    return this.groups.resetOffsets(options);
+  }
+
+  deleteGroups(groupIds: string[]): Promise<void> {
+    return this.groups.deleteGroups(groupIds);
+  }
+
+  deleteOffsets(options: { groupId: string; partitions: TopicPartition[] }): Promise<void> {
+    return this.groups.deleteOffsets(options.groupId, options.partitions);
   }
 
   async connect(): Promise<void> {

@@ -1,8 +1,17 @@
 import { ErrorCode, KafkaProtocolError } from '@fluxo/common';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { Fetcher, type ConsumerRecord, type FetcherOptions, type PartitionRecords, type StartOffset } from './fetcher.js';
+import { ConsumerGroup, resolveGroupSettings, type GroupConsumerOptions, type RebalanceListener } from './group/consumer-group.js';
+import type { CommittedOffset, OffsetToCommit } from './group/offsets.js';
+import { tpKey, type TopicPartition } from './group/topic-partition.js';
 
-export interface ConsumerOptions extends ClusterOptions, FetcherOptions {}
+export interface ConsumerOptions extends ClusterOptions, FetcherOptions, GroupConsumerOptions {}
+
+/** subscribe() argument: a topic list or a pattern (matched against every non-internal topic), not both. */
+export type SubscribeOptions = ({ topics: string[]; pattern?: undefined } | { pattern: RegExp; topics?: undefined }) & {
+  /** Replaces the rebalanceListener option. */
+  listener?: RebalanceListener;
+};
 
 export interface TopicPartitionOffset {
   topic: string;
@@ -36,33 +45,71 @@ export interface RunOptions {
 }
 
 /**
- * Assign-based consumer (no group yet): assign(), seek(), pause()/resume(), and records through an async
+ * A consumer that reads either partitions it assign()s itself or, with a groupId, the partitions its group
+ * gives it after subscribe() (topics or a pattern). seek(), pause()/resume(), records through an async
  * iterator or run({ eachMessage }). The next fetch round is prefetched while the caller processes the
- * current one. Records invalidated by seek() or assign() in the meantime are dropped; records of a paused
- * partition stay buffered and come after resume(). Group membership (a later issue) reuses the Fetcher.
+ * current one. Records invalidated by seek(), assign() or a rebalance in the meantime are dropped; records of
+ * a paused partition stay buffered and come after resume().
+ *
+ * Offsets: the commit position of a partition is the offset after the last record handed to the iterator, or
+ * after the last record whose eachMessage/eachBatch handler returned (so a failing handler's record is read
+ * again). With autoCommit they are committed every autoCommitIntervalMs at poll time, before partitions are
+ * revoked, and on close(); commit() commits at once. Rebalances happen only between records.
  */
 export class Consumer implements AsyncIterable<ConsumerRecord> {
   readonly cluster: Cluster;
-  private readonly fetcher: Fetcher;
+  /** Shared with the group layer, which assigns partitions through it. */
+  readonly fetcher: Fetcher;
+  private readonly group: ConsumerGroup | null;
   private prefetch: Promise<PartitionRecords[]> | null = null;
   /** Fetched records not yet handed over, in fetch order. */
   private buffer: Buffered[] = [];
   private closed = false;
+  private closing: Promise<void> | null = null;
   private running = false;
   /** Offset after the last record handed to the caller, per partition. */
   private readonly consumed = new Map<string, number>();
+  /** Commit positions: offset after the last record the caller finished with, per partition. */
+  private readonly processed = new Map<string, OffsetToCommit>();
+  private readonly rebalanceListener: RebalanceListener | undefined;
 
   constructor(options: ConsumerOptions) {
     this.cluster = new Cluster(options);
     this.fetcher = new Fetcher(this.cluster, options);
+    this.rebalanceListener = options.rebalanceListener;
+    this.group =
+      options.groupId === undefined
+        ? null
+        : new ConsumerGroup(
+            this.cluster,
+            {
+              fetcher: this.fetcher,
+              processedPositions: () => this.processed,
+              forget: (partitions) => this.forget(partitions),
+            },
+            resolveGroupSettings(options, options.groupId),
+          );
+    // Kafka: with a group id, partitions assign()ed without an offset start at the committed one.
+    const group = this.group;
+    if (group) this.fetcher.useCommittedOffsets(async (partitions) => (await group.committed(partitions)).map((c) => c.offset));
+  }
+
+  get groupId(): string | null {
+    return this.group?.settings.groupId ?? null;
+  }
+
+  /** Member id and generation in the group ('' and -1 outside one). */
+  groupMembership(): { memberId: string; generationId: number } {
+    return { memberId: this.group?.memberId ?? '', generationId: this.group?.generationId ?? -1 };
   }
 
   async connect(): Promise<void> {
     await this.cluster.connect();
   }
 
-  /** Replaces the set of partitions this consumer reads. */
+  /** Replaces the set of partitions this consumer reads (not with subscribe(): Kafka's rule). */
   assign(partitions: TopicPartitionOffset[]): void {
+    if (this.group?.isSubscribed) throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, 'assign() cannot be used while subscribed; call unsubscribe() first');
     for (const p of partitions) {
       if (typeof p.topic !== 'string' || p.topic.length === 0 || !Number.isInteger(p.partition) || p.partition < 0) {
         throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, `bad assignment ${JSON.stringify({ topic: p.topic, partition: p.partition })}`);
@@ -71,6 +118,57 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.fetcher.assign(partitions);
     const keep = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
     for (const key of this.consumed.keys()) if (!keep.has(key)) this.consumed.delete(key);
+    for (const key of this.processed.keys()) if (!keep.has(key)) this.processed.delete(key);
+  }
+
+  /**
+   * Joins the consumer group (needs groupId) for these topics or every topic matching `pattern`; the group
+   * assigns the partitions at the next poll. Calling it again changes the subscription (a rebalance).
+   */
+  subscribe(options: SubscribeOptions): void {
+    if (!this.group) throw new KafkaProtocolError(ErrorCode.INVALID_GROUP_ID, 'subscribe() needs the groupId option (INVALID_GROUP_ID)');
+    if (!this.group.isSubscribed && this.fetcher.assignment().length > 0) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, 'subscribe() cannot be used after assign(); assign([]) first');
+    }
+    if ((options.topics === undefined) === (options.pattern === undefined)) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, 'subscribe() takes either topics or pattern');
+    }
+    const subscription = options.pattern ? { pattern: options.pattern } : { topics: options.topics! };
+    this.group.subscribe(subscription, options.listener ?? this.rebalanceListener);
+    this.fetcher.wake();
+  }
+
+  /** Topics of the current subscription (a pattern's matches once resolved). */
+  subscription(): string[] {
+    return this.group?.subscribedTopics() ?? [];
+  }
+
+  /** Commits (auto-commit on), revokes every partition and leaves the group. */
+  async unsubscribe(): Promise<void> {
+    await this.group?.unsubscribe();
+  }
+
+  /**
+   * Commits offsets to the group (Kafka commitSync): the given ones (each the next offset to read), else the
+   * positions of every record processed so far. Rejects with ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
+   * REBALANCE_IN_PROGRESS when the group moved on (the partitions may belong to another member by now).
+   */
+  async commit(offsets?: OffsetToCommit[]): Promise<void> {
+    if (!this.group) throw new KafkaProtocolError(ErrorCode.INVALID_GROUP_ID, 'commit() needs the groupId option (INVALID_GROUP_ID)');
+    await this.group.commit(offsets);
+  }
+
+  /** The group's committed offsets of these partitions (-1: none). */
+  async committed(partitions: TopicPartition[]): Promise<CommittedOffset[]> {
+    if (!this.group) throw new KafkaProtocolError(ErrorCode.INVALID_GROUP_ID, 'committed() needs the groupId option (INVALID_GROUP_ID)');
+    return this.group.committed(partitions);
+  }
+
+  private forget(partitions: TopicPartition[]): void {
+    for (const tp of partitions) {
+      this.consumed.delete(tpKey(tp.topic, tp.partition));
+      this.processed.delete(tpKey(tp.topic, tp.partition));
+    }
   }
 
   assignment(): { topic: string; partition: number }[] {
@@ -80,7 +178,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Next records of the partition start at `offset`; buffered and in-flight records of it are dropped. */
   seek(target: { topic: string; partition: number; offset: StartOffset }): void {
     this.fetcher.seek(target.topic, target.partition, target.offset);
-    this.consumed.delete(`${target.topic}\u0000${target.partition}`);
+    const key = tpKey(target.topic, target.partition);
+    this.consumed.delete(key);
+    // Kafka commits the position, which a seek sets.
+    if (typeof target.offset === 'number') this.processed.set(key, { topic: target.topic, partition: target.partition, offset: target.offset });
+    else this.processed.delete(key);
   }
 
   /** Pauses fetching; `partitions` omitted means every assigned partition of the topic. */
@@ -151,6 +253,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   private async nextDeliverable(): Promise<Buffered | null> {
     for (let polled = false; ; polled = true) {
+      // Group work (join, rebalance, auto-commit) happens here, between records.
+      if (this.group && !this.closed) await this.group.poll();
       this.buffer = this.buffer.filter((b) => b.next < b.round.records.length && this.isCurrent(b.round));
       const ready = this.buffer.find((b) => this.isDeliverable(b.round));
       if (ready || polled || this.closed) return ready ?? null;
@@ -159,7 +263,19 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private markConsumed(round: PartitionRecords, record: ConsumerRecord): void {
-    this.consumed.set(`${round.topic}\u0000${round.partition}`, record.offset + 1);
+    this.consumed.set(tpKey(round.topic, round.partition), record.offset + 1);
+  }
+
+  /** Records up to this one are done: its successor is the commit position. */
+  private markProcessed(round: PartitionRecords, record: ConsumerRecord): void {
+    // A record of a partition revoked while its handler ran is not committed by this member.
+    if (!this.isCurrent(round)) return;
+    this.processed.set(tpKey(round.topic, round.partition), { topic: round.topic, partition: round.partition, offset: record.offset + 1 });
+  }
+
+  /** More records of this round may go out now: deliverable and no rebalance waiting for the poll loop. */
+  private mayContinue(round: PartitionRecords): boolean {
+    return !this.closed && this.isDeliverable(round) && !(this.group?.rebalancePending ?? false);
   }
 
   async *messages(): AsyncGenerator<ConsumerRecord, void, undefined> {
@@ -168,9 +284,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (!entry) continue;
       const { round } = entry;
       // A seek or pause made while the caller processes a record takes effect before the next one.
-      while (entry.next < round.records.length && !this.closed && this.isDeliverable(round)) {
+      while (entry.next < round.records.length && this.mayContinue(round)) {
         const record = round.records[entry.next++]!;
         this.markConsumed(round, record);
+        // Iterator semantics (Kafka poll): a record handed over counts as consumed.
+        this.markProcessed(round, record);
         yield record;
       }
     }
@@ -193,14 +311,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         if (options.eachBatch) {
           const messages = round.records.slice(entry.next);
           entry.next = round.records.length;
-          this.markConsumed(round, messages[messages.length - 1]!);
+          const last = messages[messages.length - 1]!;
+          this.markConsumed(round, last);
           await options.eachBatch({ topic: round.topic, partition: round.partition, messages, highWatermark: round.highWatermark });
+          this.markProcessed(round, last);
           continue;
         }
-        while (entry.next < round.records.length && this.running && !this.closed && this.isDeliverable(round)) {
+        while (entry.next < round.records.length && this.running && this.mayContinue(round)) {
           const message = round.records[entry.next++]!;
           this.markConsumed(round, message);
           await options.eachMessage!({ topic: round.topic, partition: round.partition, message });
+          this.markProcessed(round, message);
         }
       }
     } finally {
@@ -214,13 +335,21 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.fetcher.wake();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.running = false;
-    this.fetcher.wake();
-    this.prefetch = null;
-    this.buffer = [];
-    await this.cluster.close();
+  /** Commits (autoCommit), leaves the group (dynamic members) and closes the connections. */
+  close(): Promise<void> {
+    // Every caller waits for the same shutdown (the commit and LeaveGroup of the first call).
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.running = false;
+      this.fetcher.close();
+      this.prefetch = null;
+      this.buffer = [];
+      try {
+        await this.group?.close();
+      } finally {
+        await this.cluster.close();
+      }
+    })();
+    return this.closing;
   }
 }

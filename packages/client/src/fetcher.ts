@@ -48,9 +48,12 @@ interface PartitionState {
   readonly partition: number;
   /** Next offset to fetch; null until reset by `resetTo`. */
   position: number | null;
-  resetTo: 'earliest' | 'latest' | null;
+  /** 'committed': the group's committed offset, else autoOffsetReset (assign() with a group id). */
+  resetTo: 'earliest' | 'latest' | 'committed' | null;
   paused: boolean;
-  /** Bumped by seek(): fetches issued before it are dropped. */
+  /** Renewed by seek(), assign() and unassignment: fetches issued before it are dropped. Unique across the
+   * fetcher's partition states, so records fetched for a partition before it was unassigned are never taken
+   * for current when it is assigned again (as an eager rebalance does). */
   generation: number;
   highWatermark: number;
   /** Raised when one batch is larger than maxPartitionBytes, so the fetch can make progress. */
@@ -58,6 +61,9 @@ interface PartitionState {
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** The group's committed offsets of these partitions, in order; -1 where there is none. */
+export type CommittedOffsetLookup = (partitions: { topic: string; partition: number }[]) => Promise<number[]>;
 
 /**
  * The fetch loop of a consumer, independent of how partitions were chosen (assign() now, group assignment
@@ -74,6 +80,9 @@ export class Fetcher {
   private readonly states = new Map<string, PartitionState>();
   private wakeUp: (() => void) | null = null;
   private failures = 0;
+  private closed = false;
+  private lastGeneration = 0;
+  private committedLookup: CommittedOffsetLookup | null = null;
 
   constructor(
     private readonly cluster: Cluster,
@@ -107,7 +116,7 @@ export class Fetcher {
       if (p.offset !== undefined || !existing) this.setPosition(state, p.offset);
       next.set(key, state);
     }
-    for (const [key, state] of this.states) if (!next.has(key)) state.generation++;
+    for (const [key, state] of this.states) if (!next.has(key)) state.generation = this.nextGeneration();
     this.states.clear();
     for (const [key, state] of next) this.states.set(key, state);
     this.wake();
@@ -118,8 +127,11 @@ export class Fetcher {
   }
 
   private setPosition(state: PartitionState, offset: StartOffset | undefined): void {
-    state.generation++;
-    if (offset === undefined) {
+    state.generation = this.nextGeneration();
+    if (offset === undefined && this.committedLookup) {
+      state.position = null;
+      state.resetTo = 'committed';
+    } else if (offset === undefined) {
       state.position = null;
       state.resetTo = this.autoOffsetReset === 'none' ? null : this.autoOffsetReset;
       if (state.resetTo === null) {
@@ -184,6 +196,24 @@ export class Fetcher {
     return this.state(topic, partition).highWatermark;
   }
 
+  /**
+   * With a lookup (a consumer with a group id), partitions assigned without a start offset start at the
+   * group's committed offset, and only without one per autoOffsetReset (Kafka's rule for assign()).
+   */
+  useCommittedOffsets(lookup: CommittedOffsetLookup | null): void {
+    this.committedLookup = lookup;
+  }
+
+  private nextGeneration(): number {
+    return ++this.lastGeneration;
+  }
+
+  /** The owner is shutting down: fetches still out end quietly (their connections close under them). */
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
   /** Unblocks a fetch round waiting for something to fetch. */
   wake(): void {
     const w = this.wakeUp;
@@ -237,6 +267,7 @@ export class Fetcher {
       }
       return flat;
     } catch (err) {
+      if (this.closed) return [];
       if (!isRetriableError(err)) throw err;
       this.cluster.metrics?.fetchErrors.inc({ error: err.type });
       this.cluster.logger.warn({ err: err.message }, 'fetch failed, retrying');
@@ -252,12 +283,13 @@ export class Fetcher {
   }
 
   private async resetPositions(): Promise<void> {
-    const pending = [...this.states.values()].filter((s) => s.position === null && s.resetTo !== null);
+    await this.resetToCommitted();
+    const pending = [...this.states.values()].filter((s) => s.position === null && s.resetTo !== null && s.resetTo !== 'committed');
     if (pending.length === 0) return;
     const generations = pending.map((s) => s.generation);
     const answers = await listOffsets(
       this.cluster,
-      pending.map((s) => ({ topic: s.topic, partition: s.partition, timestamp: specTimestamp(s.resetTo!) })),
+      pending.map((s) => ({ topic: s.topic, partition: s.partition, timestamp: specTimestamp(s.resetTo as 'earliest' | 'latest') })),
       this.isolationLevel,
     );
     answers.forEach((a, i) => {
@@ -266,6 +298,27 @@ export class Fetcher {
       if (s.generation !== generations[i] || s.position !== null) return;
       s.position = a.offset;
       s.resetTo = null;
+    });
+  }
+
+  /** Positions from the group's committed offsets; partitions without one fall back to autoOffsetReset. */
+  private async resetToCommitted(): Promise<void> {
+    const lookup = this.committedLookup;
+    const pending = [...this.states.values()].filter((s) => s.position === null && s.resetTo === 'committed');
+    if (pending.length === 0 || !lookup) return;
+    const generations = pending.map((s) => s.generation);
+    const offsets = await lookup(pending.map((s) => ({ topic: s.topic, partition: s.partition })));
+    pending.forEach((s, i) => {
+      if (s.generation !== generations[i] || s.position !== null || s.resetTo !== 'committed') return;
+      const offset = offsets[i] ?? -1;
+      if (offset >= 0) {
+        s.position = offset;
+        s.resetTo = null;
+      } else if (this.autoOffsetReset === 'none') {
+        throw new KafkaProtocolError(ErrorCode.OFFSET_OUT_OF_RANGE, `no committed offset for ${s.topic}-${s.partition} and autoOffsetReset is none`);
+      } else {
+        s.resetTo = this.autoOffsetReset;
+      }
     });
   }
 

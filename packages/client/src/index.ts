@@ -16,8 +16,27 @@ export { RecordAccumulator, SendCompletion, estimateRecordSizeBytes, type Accumu
 export { compressionCodec, COMPRESSION_NAMES, type CompressionName } from './compression.js';
 export { type Message, type HeaderValue } from './messages.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type Acks } from './producer.js';
-export { Fetcher, type FetcherOptions, type ConsumerRecord, type PartitionRecords, type OffsetResetStrategy, type StartOffset } from './fetcher.js';
-export { Consumer, type ConsumerOptions, type TopicPartitionOffset, type EachMessagePayload, type EachBatchPayload, type RunOptions } from './consumer.js';
+export { Fetcher, type CommittedOffsetLookup, type FetcherOptions, type ConsumerRecord, type PartitionRecords, type OffsetResetStrategy, type StartOffset } from './fetcher.js';
+export { Consumer, type ConsumerOptions, type SubscribeOptions, type TopicPartitionOffset, type EachMessagePayload, type EachBatchPayload, type RunOptions } from './consumer.js';
+export {
+  RangeAssignor,
+  RoundRobinAssignor,
+  CooperativeStickyAssignor,
+  resolveAssignor,
+  stickyAssign,
+  type AssignorName,
+  type PartitionAssignor,
+  type RebalanceProtocol,
+  type MemberSubscription,
+  type GroupAssignmentInput,
+  type GroupAssignment,
+} from './group/assignors/index.js';
+export { type GroupConsumerOptions, type RebalanceListener } from './group/consumer-group.js';
+export { CoordinatorClient, findCoordinator, CoordinatorKeyType, type CoordinatorAddress } from './group/coordinator-client.js';
+export { commitOffsets, fetchCommittedOffsets, type OffsetToCommit, type CommittedOffset, type CommitIdentity } from './group/offsets.js';
+export { CONSUMER_PROTOCOL_TYPE, RebalanceListenerError } from './group/membership.js';
+export { type GroupListing, type GroupDescription, type GroupMemberDescription, type ResetStrategy, type OffsetReset } from './group/admin-groups.js';
+export { type TopicPartition } from './group/topic-partition.js';
 export {
   Admin,
   CONFIG_SOURCE_NAMES,

@@ -15,6 +15,10 @@ export class ClientMetrics {
   readonly produceFailures: Counter<string>;
   readonly consumedRecords: Counter<string>;
   readonly fetchErrors: Counter<string>;
+  readonly groupRebalances: Counter<string>;
+  readonly groupCommits: Counter<string>;
+  readonly groupCommitFailures: Counter<string>;
+  readonly groupHeartbeatFailures: Counter<string>;
 
   constructor(registry: Registry) {
     this.requests = counter(registry, 'fluxo_client_requests_total', 'Requests sent by the client', ['api']);
@@ -27,5 +31,9 @@ export class ClientMetrics {
     this.produceFailures = counter(registry, 'fluxo_client_produce_failures_total', 'Batches that failed for good', ['error']);
     this.consumedRecords = counter(registry, 'fluxo_client_consumed_records_total', 'Records returned by fetches');
     this.fetchErrors = counter(registry, 'fluxo_client_fetch_errors_total', 'Fetch rounds that failed with a retriable error', ['error']);
+    this.groupRebalances = counter(registry, 'fluxo_client_group_rebalances_total', 'Completed JoinGroup/SyncGroup rounds of consumer group members', ['protocol']);
+    this.groupCommits = counter(registry, 'fluxo_client_group_commits_total', 'OffsetCommit requests that succeeded');
+    this.groupCommitFailures = counter(registry, 'fluxo_client_group_commit_failures_total', 'OffsetCommit requests that failed for good', ['error']);
+    this.groupHeartbeatFailures = counter(registry, 'fluxo_client_group_heartbeat_failures_total', 'Heartbeats answered with an error or not answered', ['error']);
   }
 }

@@ -16,6 +16,15 @@ export const CLIENT_API_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [1, { minVersion: 4, maxVersion: 12 }], // Fetch: v4+ isolation level and v2 batches; v13 uses topic ids
   [2, { minVersion: 1, maxVersion: 7 }], // ListOffsets
   [3, { minVersion: 1, maxVersion: 12 }], // Metadata: v1+ allows a null topic list (all topics)
+  [8, { minVersion: 2, maxVersion: 8 }], // OffsetCommit: v9 is the KIP-848 protocol
+  [9, { minVersion: 2, maxVersion: 7 }], // OffsetFetch: v2+ null topics = all; v8 batches groups
+  [10, { minVersion: 0, maxVersion: 4 }], // FindCoordinator: v4+ batches keys
+  [11, { minVersion: 0, maxVersion: 8 }], // JoinGroup: v4+ MEMBER_ID_REQUIRED, v5+ static members
+  [12, { minVersion: 0, maxVersion: 4 }], // Heartbeat
+  [13, { minVersion: 0, maxVersion: 5 }], // LeaveGroup: v3+ names members
+  [14, { minVersion: 0, maxVersion: 5 }], // SyncGroup
+  [15, { minVersion: 0, maxVersion: 5 }], // DescribeGroups
+  [16, { minVersion: 0, maxVersion: 4 }], // ListGroups: v4+ state filter
   [18, { minVersion: 0, maxVersion: 3 }], // ApiVersions
   [19, { minVersion: 0, maxVersion: 7 }], // CreateTopics
   [20, { minVersion: 0, maxVersion: 5 }], // DeleteTopics: v6 names topics by id
@@ -23,7 +32,9 @@ export const CLIENT_API_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [32, { minVersion: 0, maxVersion: 4 }], // DescribeConfigs
   [33, { minVersion: 0, maxVersion: 2 }], // AlterConfigs
   [37, { minVersion: 0, maxVersion: 3 }], // CreatePartitions
+  [42, { minVersion: 0, maxVersion: 2 }], // DeleteGroups
   [44, { minVersion: 0, maxVersion: 1 }], // IncrementalAlterConfigs
+  [47, { minVersion: 0, maxVersion: 0 }], // OffsetDelete
 ]);
 
 /**
