@@ -1,0 +1,2 @@
+export { runSimulation, formatFailure, Simulation, type SimOptions, type SimResult, type SimStats } from './simulator.js';
+export { InvariantViolation } from './invariants.js';
