@@ -1,1 +1,22 @@
-export {};
+export { LevelRaftStorage, type PersistWork } from './storage/level-raft-storage.js';
+export { RaftTransport, type TransportLimits } from './transport/raft-transport.js';
+export { ControllerNode, NotControllerError, type QuorumDescription, type CreateTopicArgs, type RegisterBrokerArgs } from './controller-node.js';
+export { ControllerServer } from './grpc-server.js';
+export { Controller } from './controller.js';
+export { ControllerClient, type QuorumStatus } from './controller-client.js';
+export {
+  CONTROLLER_DEFAULTS,
+  parseProcessRoles,
+  parseQuorumVoters,
+  resolveControllerConfig,
+  voterTarget,
+  type ControllerConfig,
+  type ProcessRole,
+  type VoterAddress,
+} from './quorum-config.js';
+export { assignReplicas, type PlacementBroker, type PlacementStart } from './metadata/placement.js';
+export { applyBatch, imageFromJson, imageToJson, EMPTY_IMAGE, type MetadataImage, type MetadataImageJson } from './metadata/metadata-image.js';
+export { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
+export { encodeRecords, decodeRecords } from './metadata/record-codec.js';
+export * from './metadata/records.js';
+export { MetadataFollower, type FollowerListener } from './follower/metadata-follower.js';

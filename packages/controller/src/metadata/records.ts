@@ -1,0 +1,92 @@
+/**
+ * Records of the controller's metadata log (KRaft's __cluster_metadata in spirit). The five record types the
+ * broker's MetadataStore knows (BrokerRegistered, TopicCreated, PartitionsAdded, ConfigChanged, TopicDeleted)
+ * appear here with the same names and fields, extended with what a quorum needs (broker epochs and
+ * endpoints, replica assignments); the controller adds fencing and partition-leadership records. Schema
+ * kept in the controller because the controller must not import @fluxo/broker; the plan is to move it to
+ * @fluxo/common so both sides share one definition.
+ */
+export interface BrokerEndpoint {
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A partition as created: replicas in preference order; the first is the preferred leader. */
+export interface PartitionAssignment {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+}
+
+export type MetadataRecord =
+  /** Broker epoch = log index of this record (like KRaft: the offset of the registration record). Starts fenced. */
+  | {
+      readonly type: 'BrokerRegistered';
+      readonly nodeId: number;
+      readonly host: string;
+      readonly port: number;
+      readonly rack: string | null;
+      readonly incarnationId: string;
+      readonly endpoints: readonly BrokerEndpoint[];
+    }
+  | { readonly type: 'BrokerFenced'; readonly nodeId: number; readonly brokerEpoch: number }
+  | { readonly type: 'BrokerUnfenced'; readonly nodeId: number; readonly brokerEpoch: number }
+  | {
+      readonly type: 'TopicCreated';
+      readonly name: string;
+      readonly topicId: string;
+      readonly partitionCount: number;
+      /** Topic-level overrides only (keys of TOPIC_CONFIG). */
+      readonly configs: Readonly<Record<string, string>>;
+      /** One per partition 0..partitionCount-1; ISR = replicas, leader = first replica, leader epoch 0. */
+      readonly partitions: readonly PartitionAssignment[];
+    }
+  | { readonly type: 'PartitionsAdded'; readonly topicId: string; readonly partitionCount: number; readonly partitions: readonly PartitionAssignment[] }
+  /** `null` removes the override. */
+  | { readonly type: 'ConfigChanged'; readonly topicId: string; readonly changes: Readonly<Record<string, string | null>> }
+  | { readonly type: 'TopicDeleted'; readonly topicId: string }
+  /**
+   * New leader (-1: none) and ISR of one partition. Applies only if the partition epoch is still
+   * `partitionEpoch` (the state the controller decided on); bumps the leader epoch when the leader changes.
+   */
+  | {
+      readonly type: 'PartitionChanged';
+      readonly topicId: string;
+      readonly partition: number;
+      readonly partitionEpoch: number;
+      readonly leader: number;
+      readonly isr: readonly number[];
+    };
+
+export type MetadataRecordType = MetadataRecord['type'];
+
+export const NO_LEADER = -1;
+
+export interface BrokerState {
+  readonly nodeId: number;
+  readonly brokerEpoch: number;
+  readonly incarnationId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+  readonly endpoints: readonly BrokerEndpoint[];
+  readonly fenced: boolean;
+}
+
+export interface PartitionState {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  /** Bumped by every change of this partition (leader or ISR). */
+  readonly partitionEpoch: number;
+}
+
+export interface TopicState {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitionCount: number;
+  readonly configs: Readonly<Record<string, string>>;
+  readonly partitions: readonly PartitionState[];
+}
