@@ -272,6 +272,12 @@ describe('GroupCoordinator membership', () => {
     // A commit from the old generation is refused; one during CompletingRebalance too.
     expect(await node.coordinator.commitOffsets({ groupId: 'g2', generationId: 1, memberId: follower.memberId, groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: 'orders', partition: 0, offset: 6, leaderEpoch: -1, metadata: null }] })).toEqual([ErrorCode.ILLEGAL_GENERATION]);
     expect(await node.coordinator.commitOffsets({ groupId: 'g2', generationId: 2, memberId: follower.memberId, groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: 'orders', partition: 0, offset: 6, leaderEpoch: -1, metadata: null }] })).toEqual([ErrorCode.REBALANCE_IN_PROGRESS]);
+    // As in Kafka, partitions that do not exist are answered before the member is checked.
+    const stranger = await node.coordinator.commitOffsets({
+      groupId: 'g2', generationId: 2, memberId: 'stranger', groupInstanceId: null, retentionTimeMs: -1,
+      offsets: [{ topic: 'orders', partition: 99, offset: 6, leaderEpoch: -1, metadata: null }, { topic: 'nope', partition: 0, offset: 6, leaderEpoch: -1, metadata: null }, { topic: 'orders', partition: 0, offset: 6, leaderEpoch: -1, metadata: null }],
+    });
+    expect(stranger).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_MEMBER_ID]);
   });
 
   it('removes a member whose session expires, and drops members that do not rejoin in the rebalance timeout', async () => {

@@ -119,7 +119,16 @@ export class GroupCoordinator {
 
   /** Error code per entry of `p.offsets`, in order. */
   async commitOffsets(p: OffsetCommitParams): Promise<number[]> {
-    const all = (code: number): number[] => p.offsets.map(() => code);
+    // Like Kafka (KafkaApis answers unknown partitions before asking the coordinator), partitions that do not
+    // exist get UNKNOWN_TOPIC_OR_PARTITION whatever the member or generation; group errors apply to the rest.
+    const codes = p.offsets.map((o) => {
+      const partitions = this.opts.topicPartitions(o.topic);
+      if (partitions === undefined || o.partition < 0 || o.partition >= partitions) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      return ErrorCode.NONE;
+    });
+    const all = (code: number): number[] => codes.map((c) => (c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? c : code));
+    if (codes.every((c) => c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) return codes;
     const ready = await this.prepare(p.groupId);
     if (ready !== ErrorCode.NONE) return all(ready);
     let group = this.store.get(p.groupId);
@@ -137,12 +146,6 @@ export class GroupCoordinator {
     if (member) this.membership.scheduleHeartbeatExpiry(group, member, member.sessionTimeoutMs);
 
     const now = this.scheduler.nowMs();
-    const codes = p.offsets.map((o) => {
-      const partitions = this.opts.topicPartitions(o.topic);
-      if (partitions === undefined || o.partition < 0 || o.partition >= partitions) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
-      return ErrorCode.NONE;
-    });
     const accepted: { entry: OffsetCommitEntry; value: CommittedOffset }[] = [];
     const records: OffsetsRecord[] = [];
     p.offsets.forEach((o, i) => {
