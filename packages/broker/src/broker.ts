@@ -17,6 +17,7 @@ import { createHandlerRegistry } from './handlers/index.js';
 import { OpsServer } from './http/ops-server.js';
 import { BrokerRouter } from './handlers/router.js';
 import { LevelMetadataStore } from './metadata/level-metadata-store.js';
+import { registerLocalBroker } from './metadata/local-registration.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { createBrokerMetrics } from './metrics.js';
 import { SocketServer } from './network/socket-server.js';
@@ -114,7 +115,7 @@ export class Broker {
     this.unlock = await lockDataDir(this.dataDir);
     const metrics = createBrokerMetrics(this.registry);
 
-    const metadata = this.opts.metadataStore ?? new LevelMetadataStore(join(this.dataDir, METADATA_DIR), this.logger.child({ component: 'metadata' }));
+    const metadata = this.opts.metadataStore ?? new LevelMetadataStore(join(this.dataDir, METADATA_DIR), this.nodeId, this.logger.child({ component: 'metadata' }));
     this.metadata = metadata;
     await metadata.open({ clusterId: config.stringOrNull('cluster.id') });
     const image = metadata.image();
@@ -189,10 +190,10 @@ export class Broker {
     this.server = server;
     this.boundPort = server.port;
     const self = this.advertised();
-    await metadata.commit([{ type: 'BrokerRegistered', nodeId: this.nodeId, host: self.host, port: self.port, rack: self.rack }]);
+    await registerLocalBroker(metadata, { nodeId: this.nodeId, ...self });
     // The parent logger: this line carries nodeId itself (the CLI and test harnesses parse it).
     this.opts.logger.info(
-      { host: self.host, port: self.port, metricsPort: this.metricsPort, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.image().clusterId, topics: image.topics.size },
+      { host: self.host, port: self.port, metricsPort: this.metricsPort, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.clusterId(), topics: image.topics.size },
       'Fluxo node started',
     );
   }

@@ -3,10 +3,6 @@ export { resolveNodeConfig, type NodeConfigSources } from './config/node-config.
 export { parseListener, parseListeners, clientListener, formatListener, type Listener } from './config/listeners.js';
 export { effectiveTopicConfig } from './config/topic-config.js';
 export type { MetadataStore, MetadataListener } from './metadata/metadata-store.js';
-export type { MetadataRecord, MetadataImage, TopicImage, BrokerImage } from './metadata/records.js';
 export { LevelMetadataStore } from './metadata/level-metadata-store.js';
-export { applyRecords } from './metadata/apply-records.js';
-export { validateTopicName, topicNameError, MAX_TOPIC_NAME_LENGTH } from './metadata/topic-names.js';
-export { randomUuid, ZERO_UUID } from './metadata/uuid.js';
 export { createHandlerRegistry } from './handlers/index.js';
 export type { AdvertisedVersion } from './handlers/registry.js';

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { randomUuid } from '@fluxo/common';
 import { ApiKey, decodeResponseFrameBody, readResponseCorrelationId, type DescribeConfigsResponse, type FetchResponse, type MetadataResponse } from '@fluxo/protocol';
-import { randomUuid } from './metadata/uuid.js';
 import { RawClient, startTestNode } from './testing/raw-client.js';
 import { batchOf, createTopic, fetch, fetchBody, produce, recordsOf } from './testing/requests.js';
 

@@ -5,3 +5,7 @@ export * from './config.js';
 export * from './logging.js';
 export * from './metrics.js';
 export * from './kafka-configs.js';
+export * from './metadata/records.js';
+export * from './metadata/metadata-image.js';
+export * from './metadata/topic-names.js';
+export * from './metadata/uuid.js';

@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { DecodeError, ErrorCode, KafkaProtocolError } from '@fluxo/common';
+import { DecodeError, ErrorCode, KafkaProtocolError, type MetadataImageJson } from '@fluxo/common';
 import { CONTROLLER_METHODS } from './grpc-server.js';
-import type { MetadataImageJson } from './metadata/metadata-image.js';
 import { Proto, safeInt, type PlainObject, type ProtoType } from './transport/protos.js';
 
 type Method = keyof typeof CONTROLLER_METHODS;

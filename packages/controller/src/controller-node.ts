@@ -1,26 +1,33 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import {
   AssertionError,
+  EMPTY_IMAGE,
   ErrorCode,
   FluxoError,
   KafkaProtocolError,
   TOPIC_CONFIG,
+  applyBatch,
+  imageFromJson,
+  imageToJson,
+  randomUuid,
+  validateTopicName,
+  type BrokerEndpoint,
   type Logger,
+  type MetadataImage,
+  type MetadataImageJson,
+  type MetadataRecord,
   type Registry,
 } from '@fluxo/common';
 import { ProposalDroppedError, RaftNode, type Entry, type Message, type NodeId, type Ready, type SoftState } from '@fluxo/raft';
 import { controllerMetrics, type ControllerMetrics } from './controller-metrics.js';
 import { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
-import { EMPTY_IMAGE, applyBatch, imageFromJson, imageToJson, type MetadataImage, type MetadataImageJson } from './metadata/metadata-image.js';
 import { assignReplicas } from './metadata/placement.js';
 import { decodeRecords, encodeRecords } from './metadata/record-codec.js';
-import type { BrokerEndpoint, MetadataRecord } from './metadata/records.js';
 import { MetadataWatchers, type WatchSink } from './metadata-watchers.js';
 import { PendingProposals, type Committed } from './proposals.js';
 import { voterTarget, type ControllerConfig } from './quorum-config.js';
 import { LevelRaftStorage } from './storage/level-raft-storage.js';
-import { randomTopicId, validateTopicName } from './topic-names.js';
 import { RaftTransport } from './transport/raft-transport.js';
 
 export interface QuorumDescription {
@@ -356,7 +363,7 @@ export class ControllerNode {
       );
     }
     const partitions = assignReplicas(brokers, numPartitions, replicationFactor);
-    const topicId = randomTopicId(() => randomBytes(16));
+    const topicId = randomUuid();
     const committed = await this.propose([{ type: 'TopicCreated', name: args.name, topicId, partitionCount: numPartitions, configs: { ...args.configs }, partitions }]);
     return { topicId, index: committed.index };
   }

@@ -1,9 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { DecodeError, ErrorCode, FluxoError, type Logger } from '@fluxo/common';
+import { DecodeError, ErrorCode, FluxoError, imageToJson, type BrokerEndpoint, type Logger } from '@fluxo/common';
 import type { Message } from '@fluxo/raft';
 import { NotControllerError, type ControllerNode } from './controller-node.js';
-import { imageToJson } from './metadata/metadata-image.js';
-import type { BrokerEndpoint } from './metadata/records.js';
 import type { MetadataEvent } from './metadata-watchers.js';
 import { Proto, safeInt, type PlainObject, type ProtoType } from './transport/protos.js';
 import { messageFromProto } from './transport/raft-codec.js';

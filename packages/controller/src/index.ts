@@ -15,8 +15,7 @@ export {
   type VoterAddress,
 } from './quorum-config.js';
 export { assignReplicas, type PlacementBroker, type PlacementStart } from './metadata/placement.js';
-export { applyBatch, imageFromJson, imageToJson, EMPTY_IMAGE, type MetadataImage, type MetadataImageJson } from './metadata/metadata-image.js';
 export { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
 export { encodeRecords, decodeRecords } from './metadata/record-codec.js';
-export * from './metadata/records.js';
 export { MetadataFollower, type FollowerListener } from './follower/metadata-follower.js';
+/** The metadata schema and image live in @fluxo/common; re-exported for callers that import it from here (test/cluster). */

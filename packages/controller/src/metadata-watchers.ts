@@ -1,6 +1,4 @@
-import { ErrorCode, KafkaProtocolError } from '@fluxo/common';
-import { imageToJson, type MetadataImage } from './metadata/metadata-image.js';
-import type { MetadataRecord } from './metadata/records.js';
+import { ErrorCode, KafkaProtocolError, imageToJson, type MetadataImage, type MetadataRecord } from '@fluxo/common';
 
 export interface MetadataEvent {
   readonly index: number;

@@ -1,5 +1,4 @@
-import { ErrorCode, FluxoError, KafkaProtocolError, assert } from '@fluxo/common';
-import type { MetadataImage } from './metadata/metadata-image.js';
+import { ErrorCode, FluxoError, KafkaProtocolError, assert, type MetadataImage } from '@fluxo/common';
 
 export interface Committed {
   readonly index: number;

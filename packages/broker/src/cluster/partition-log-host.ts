@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@fluxo/common';
+import type { Logger, MetadataImage } from '@fluxo/common';
 import { parsePartitionDirName, partitionDirName, type LogConfig, type LogManager, type PartitionLog } from '@fluxo/storage';
-import type { MetadataImage } from '../metadata/records.js';
 import type { LogHost } from './topic-registry.js';
 
 /** Kafka's per-partition file naming the topic id, so a directory is never mistaken for a newer namesake's. */

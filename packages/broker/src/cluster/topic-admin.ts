@@ -1,8 +1,7 @@
-import { ErrorCode, KafkaProtocolError, type Logger, type ResolvedConfig } from '@fluxo/common';
+import { ErrorCode, KafkaProtocolError, randomUuid, topicNameError, unifyCollisionChars, type Logger, type ResolvedConfig } from '@fluxo/common';
 import { normalizeTopicConfigs } from '../config/topic-config.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { topicNameError, unifyCollisionChars } from '../metadata/topic-names.js';
-import { randomUuid } from '../metadata/uuid.js';
+import { localAssignments } from '../metadata/local-registration.js';
 import type { Topic, TopicRegistry } from './topic-registry.js';
 import { offsetsTopicConfigs } from '../group/broker-offsets-topic.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-config.js';
@@ -118,7 +117,16 @@ export class TopicAdmin {
     if (validateOnly) return { ...valid, topicId: '' };
     const topicId = randomUuid();
     try {
-      await this.metadata.commit([{ type: 'TopicCreated', name: spec.name, topicId, partitionCount: valid.partitionCount, configs: valid.configs }]);
+      await this.metadata.commit([
+        {
+          type: 'TopicCreated',
+          name: spec.name,
+          topicId,
+          partitionCount: valid.partitionCount,
+          configs: valid.configs,
+          partitions: localAssignments(this.nodeId, 0, valid.partitionCount),
+        },
+      ]);
     } catch (err) {
       return failFrom(err);
     }
@@ -197,7 +205,7 @@ export class TopicAdmin {
     }
     if (validateOnly) return { ok: true };
     try {
-      await this.metadata.commit([{ type: 'PartitionsAdded', topicId: t.topicId, partitionCount: count }]);
+      await this.metadata.commit([{ type: 'PartitionsAdded', topicId: t.topicId, partitionCount: count, partitions: localAssignments(this.nodeId, t.partitionCount, count) }]);
     } catch (err) {
       return failFrom(err);
     }

@@ -1,7 +1,6 @@
-import { assert, type Logger, type ResolvedConfig } from '@fluxo/common';
+import { assert, type Logger, type MetadataImage, type MetadataRecord, type ResolvedConfig, type TopicState } from '@fluxo/common';
 import { logConfigFromResolved, type LogConfig, type PartitionLog } from '@fluxo/storage';
 import { effectiveTopicConfig } from '../config/topic-config.js';
-import type { MetadataImage, MetadataRecord, TopicImage } from '../metadata/records.js';
 import { Partition } from './partition.js';
 
 /** Opens, reconfigures and removes partition logs (the storage LogManager behind it). */
@@ -25,7 +24,7 @@ export class Topic {
   deleted = false;
 
   constructor(
-    public image: TopicImage,
+    public image: TopicState,
     brokerConfig: ResolvedConfig,
   ) {
     this.config = effectiveTopicConfig(brokerConfig, image.configs);
@@ -128,6 +127,9 @@ export class TopicRegistry {
           break;
         }
         case 'BrokerRegistered':
+        case 'BrokerFenced':
+        case 'BrokerUnfenced':
+        case 'PartitionChanged':
           break;
       }
     }
@@ -151,7 +153,7 @@ export class TopicRegistry {
     for (const w of list) w();
   }
 
-  private addTopic(t: TopicImage): Topic {
+  private addTopic(t: TopicState): Topic {
     assert(!this.byName.has(t.name), `topic ${t.name} hosted twice`);
     const topic = new Topic(t, this.brokerConfig);
     this.byName.set(t.name, topic);

@@ -1,7 +1,6 @@
-import { ErrorCode, errorName } from '@fluxo/common';
+import { ErrorCode, ZERO_UUID, errorName } from '@fluxo/common';
 import { apis, type CreateTopicsRequest, type CreateTopicsResponse, type CreateTopicsResponseCreatableTopicResult } from '@fluxo/protocol';
 import { describeTopicConfigs } from '../config/describe-config.js';
-import { ZERO_UUID } from '../metadata/uuid.js';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from './api-handler.js';
 

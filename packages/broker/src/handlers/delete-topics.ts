@@ -1,6 +1,5 @@
-import { ErrorCode } from '@fluxo/common';
+import { ErrorCode, ZERO_UUID } from '@fluxo/common';
 import { apis, type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '@fluxo/protocol';
-import { ZERO_UUID } from '../metadata/uuid.js';
 import { defineHandler } from './api-handler.js';
 
 /** DeleteTopics by name (v0-5) or by name/id (v6+). Logs are removed asynchronously after the commit. */

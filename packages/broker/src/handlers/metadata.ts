@@ -1,10 +1,8 @@
-import { ErrorCode } from '@fluxo/common';
+import { ErrorCode, ZERO_UUID, topicNameError } from '@fluxo/common';
 import { apis, type MetadataRequest, type MetadataResponse, type MetadataResponsePartition, type MetadataResponseTopic } from '@fluxo/protocol';
 import type { BrokerContext } from '../broker-context.js';
 import { LEADER_EPOCH } from '../cluster/partition.js';
 import type { Topic } from '../cluster/topic-registry.js';
-import { topicNameError } from '../metadata/topic-names.js';
-import { ZERO_UUID } from '../metadata/uuid.js';
 import { defineHandler } from './api-handler.js';
 
 /** Kafka's internal topics (created by the group and transaction coordinators). */
@@ -67,7 +65,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     return {
       throttleTimeMs: 0,
       brokers: [{ nodeId: broker.nodeId, host: self.host, port: self.port, rack: self.rack }],
-      clusterId: broker.metadata.image().clusterId,
+      clusterId: broker.metadata.clusterId(),
       controllerId: broker.nodeId,
       topics,
       clusterAuthorizedOperations: v >= 8 && request.includeClusterAuthorizedOperations === true ? ALL_CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,

@@ -1,29 +1,46 @@
 import { Level } from 'level';
-import { ConfigError, ErrorCode, KafkaProtocolError, assert, type Logger } from '@fluxo/common';
-import { applyRecords } from './apply-records.js';
+import {
+  ConfigError,
+  ErrorCode,
+  KafkaProtocolError,
+  applyBatch,
+  assert,
+  isUuid,
+  randomUuid,
+  type BrokerState,
+  type Logger,
+  type MetadataImage,
+  type MetadataRecord,
+  type TopicState,
+} from '@fluxo/common';
+import { isLegacyBroker, isLegacyTopic, upgradeBroker, upgradeTopic, type StoredBroker, type StoredTopic } from './legacy-shapes.js';
 import type { MetadataListener, MetadataStore } from './metadata-store.js';
-import type { BrokerImage, MetadataImage, MetadataRecord, TopicImage } from './records.js';
-import { isUuid, randomUuid } from './uuid.js';
 
 const CLUSTER_ID_KEY = 'cluster/id';
+const APPLIED_INDEX_KEY = 'cluster/applied-index';
 const TOPIC_PREFIX = 'topic/';
 const BROKER_PREFIX = 'broker/';
 
-type Stored = { clusterId: string } | TopicImage | BrokerImage;
+type Stored = { clusterId: string } | { appliedIndex: number } | StoredTopic | StoredBroker;
 
 /**
- * MetadataStore on a LevelDB database (one per node). Stores the image itself (one key per topic/broker),
- * written with sync batches: a commit is fsynced before it is applied or acknowledged.
+ * MetadataStore on a LevelDB database (one per node): the node is its own controller. Commits apply the
+ * shared records with applyBatch (index = commit count) and store the resulting image itself (one key per
+ * topic/broker plus the applied index), written with sync batches: a commit is fsynced before it is
+ * applied or acknowledged.
  */
 export class LevelMetadataStore implements MetadataStore {
   private db: Level<string, Stored> | null = null;
   private current: MetadataImage | null = null;
+  private storedClusterId: string | null = null;
   private readonly listeners = new Set<MetadataListener>();
   /** Commits run one at a time: each validates against the image the previous one produced. */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly location: string,
+    /** This node: the replica, ISR and leader of partitions in entries stored before the shared schema. */
+    private readonly nodeId: number,
     private readonly logger: Logger,
   ) {}
 
@@ -33,20 +50,31 @@ export class LevelMetadataStore implements MetadataStore {
     await db.open();
     this.db = db;
     let clusterId: string | null = null;
-    const topics = new Map<string, TopicImage>();
-    const topicsById = new Map<string, TopicImage>();
-    const brokers = new Map<number, BrokerImage>();
+    let appliedIndex = 0;
+    const topics = new Map<string, TopicState>();
+    const topicsById = new Map<string, TopicState>();
+    const brokers = new Map<number, BrokerState>();
+    const upgrade = db.batch();
     for await (const [key, value] of db.iterator()) {
       if (key === CLUSTER_ID_KEY) clusterId = (value as { clusterId: string }).clusterId;
+      else if (key === APPLIED_INDEX_KEY) appliedIndex = (value as { appliedIndex: number }).appliedIndex;
       else if (key.startsWith(TOPIC_PREFIX)) {
-        const t = value as TopicImage;
+        const stored = value as StoredTopic;
+        const t = isLegacyTopic(stored) ? upgradeTopic(stored, this.nodeId) : stored;
+        if (t !== stored) upgrade.put(key, t);
         topics.set(t.name, t);
         topicsById.set(t.topicId, t);
       } else if (key.startsWith(BROKER_PREFIX)) {
-        const b = value as BrokerImage;
+        const stored = value as StoredBroker;
+        const b = isLegacyBroker(stored) ? upgradeBroker(stored) : stored;
+        if (b !== stored) upgrade.put(key, b);
         brokers.set(b.nodeId, b);
       }
     }
+    if (upgrade.length > 0) {
+      await upgrade.write({ sync: true });
+      this.logger.info({ entries: upgrade.length }, 'metadata entries upgraded to the shared record schema');
+    } else await upgrade.close();
     if (clusterId === null) {
       clusterId = opts.clusterId ?? randomUuid();
       if (opts.clusterId !== null && opts.clusterId.length === 0) throw new ConfigError('cluster.id', 'must not be empty');
@@ -60,8 +88,9 @@ export class LevelMetadataStore implements MetadataStore {
       );
     }
     if (!isUuid(clusterId)) this.logger.warn({ clusterId }, 'cluster id is not a Kafka Uuid');
-    this.current = { clusterId, topics, topicsById, brokers };
-    this.logger.info({ topics: topics.size, brokers: brokers.size }, 'metadata loaded');
+    this.storedClusterId = clusterId;
+    this.current = { appliedIndex, topics, topicsById, brokers };
+    this.logger.info({ topics: topics.size, brokers: brokers.size, appliedIndex }, 'metadata loaded');
   }
 
   async close(): Promise<void> {
@@ -70,6 +99,11 @@ export class LevelMetadataStore implements MetadataStore {
     await this.tail.catch(() => undefined);
     this.db = null;
     await db.close();
+  }
+
+  clusterId(): string {
+    assert(this.storedClusterId !== null, 'metadata store is not open');
+    return this.storedClusterId;
   }
 
   image(): MetadataImage {
@@ -95,11 +129,12 @@ export class LevelMetadataStore implements MetadataStore {
     const db = this.db;
     const previous = this.current;
     if (db === null || previous === null) throw new KafkaProtocolError(ErrorCode.KAFKA_STORAGE_ERROR, 'metadata store is closed');
-    const next = applyRecords(previous, records);
+    const next = applyBatch(previous, previous.appliedIndex + 1, records);
     const batch = db.batch();
     for (const [name, t] of previous.topics) if (next.topics.get(name) !== t) batch.del(TOPIC_PREFIX + name);
     for (const [name, t] of next.topics) if (previous.topics.get(name) !== t) batch.put(TOPIC_PREFIX + name, t);
     for (const [id, b] of next.brokers) if (previous.brokers.get(id) !== b) batch.put(BROKER_PREFIX + String(id), b);
+    batch.put(APPLIED_INDEX_KEY, { appliedIndex: next.appliedIndex });
     await batch.write({ sync: true });
     this.current = next;
     for (const listener of this.listeners) {

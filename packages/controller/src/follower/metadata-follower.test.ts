@@ -3,10 +3,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRegistry, silentLogger } from '@fluxo/common';
+import { createRegistry, imageToJson, silentLogger } from '@fluxo/common';
 import { Controller } from '../controller.js';
 import { ControllerClient } from '../controller-client.js';
-import { imageToJson } from '../metadata/metadata-image.js';
 import { resolveControllerConfig } from '../quorum-config.js';
 import { MetadataFollower } from './metadata-follower.js';
 

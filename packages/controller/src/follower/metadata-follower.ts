@@ -1,8 +1,19 @@
 import { Level } from 'level';
-import { CorruptDataError, assert, type Logger } from '@fluxo/common';
+import {
+  CorruptDataError,
+  EMPTY_IMAGE,
+  applyBatch,
+  assert,
+  imageFromJson,
+  imageToJson,
+  type BrokerState,
+  type Logger,
+  type MetadataImage,
+  type MetadataImageJson,
+  type MetadataRecord,
+  type TopicState,
+} from '@fluxo/common';
 import { ControllerClient } from '../controller-client.js';
-import { EMPTY_IMAGE, applyBatch, imageFromJson, imageToJson, type MetadataImage, type MetadataImageJson } from '../metadata/metadata-image.js';
-import type { BrokerState, MetadataRecord, TopicState } from '../metadata/records.js';
 
 const APPLIED_KEY = 'applied';
 const TOPIC_PREFIX = 'topic/';

@@ -1,5 +1,4 @@
-import type { MetadataImage } from './metadata-image.js';
-import { NO_LEADER, type MetadataRecord, type PartitionState, type TopicState } from './records.js';
+import { NO_LEADER, type MetadataImage, type MetadataRecord, type PartitionState, type TopicState } from '@fluxo/common';
 
 /**
  * Records that fence broker `nodeId` (its lease expired or it asked to be fenced): it leaves every ISR it is

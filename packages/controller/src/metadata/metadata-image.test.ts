@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '@fluxo/common';
+import { ErrorCode, EMPTY_IMAGE, applyBatch, imageFromJson, imageToJson, type MetadataImage, type MetadataRecord } from '@fluxo/common';
 import { fenceBrokerRecords, unfenceBrokerRecords } from './leadership.js';
-import { EMPTY_IMAGE, applyBatch, imageFromJson, imageToJson, type MetadataImage } from './metadata-image.js';
 import { decodeRecords, encodeRecords } from './record-codec.js';
-import type { MetadataRecord } from './records.js';
 
 const register = (nodeId: number): MetadataRecord => ({
   type: 'BrokerRegistered',

@@ -1,5 +1,4 @@
-import { ErrorCode, KafkaProtocolError, assert } from '@fluxo/common';
-import type { PartitionAssignment } from './records.js';
+import { ErrorCode, KafkaProtocolError, assert, type PartitionAssignment } from '@fluxo/common';
 
 export interface PlacementBroker {
   readonly id: number;

@@ -1,5 +1,4 @@
-import { DecodeError } from '@fluxo/common';
-import type { MetadataRecord } from './records.js';
+import { DecodeError, type MetadataRecord } from '@fluxo/common';
 
 /** Log entry payload: version byte + JSON array of records (metadata is small; JSON keeps it inspectable). */
 const VERSION = 1;

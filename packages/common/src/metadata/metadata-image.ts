@@ -1,9 +1,11 @@
-import { ErrorCode, KafkaProtocolError, assertNever } from '@fluxo/common';
+import { assertNever } from '../assert.js';
+import { ErrorCode } from '../error-codes.js';
+import { KafkaProtocolError } from '../errors.js';
 import { NO_LEADER, type BrokerState, type MetadataRecord, type PartitionAssignment, type PartitionState, type TopicState } from './records.js';
 
-/** The state the committed metadata log adds up to. Immutable: applying a batch returns a new image. */
+/** The state the committed metadata records add up to. Immutable: applying a batch returns a new image. */
 export interface MetadataImage {
-  /** Log index of the last batch applied. */
+  /** Index of the last batch applied: the controller's Raft log index, the single-node store's commit count. */
   readonly appliedIndex: number;
   readonly brokers: ReadonlyMap<number, BrokerState>;
   readonly topics: ReadonlyMap<string, TopicState>;
@@ -29,9 +31,9 @@ function newPartitions(assignments: readonly PartitionAssignment[], from: number
 }
 
 /**
- * Applies one batch of records (one log entry) at log index `index`: all or nothing. Throws
- * KafkaProtocolError when a record conflicts with the image; every node then skips the same batch, so the
- * state machines stay identical.
+ * Applies one batch of records (one log entry, or one single-node commit) at index `index`: all or nothing.
+ * Throws KafkaProtocolError when a record conflicts with the image; every node then skips the same batch, so
+ * the state machines stay identical. Pure: shared by the controller and the broker's local store.
  */
 export function applyBatch(image: MetadataImage, index: number, records: readonly MetadataRecord[]): MetadataImage {
   const brokers = new Map(image.brokers);

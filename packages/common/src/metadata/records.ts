@@ -1,10 +1,8 @@
 /**
- * Records of the controller's metadata log (KRaft's __cluster_metadata in spirit). The five record types the
- * broker's MetadataStore knows (BrokerRegistered, TopicCreated, PartitionsAdded, ConfigChanged, TopicDeleted)
- * appear here with the same names and fields, extended with what a quorum needs (broker epochs and
- * endpoints, replica assignments); the controller adds fencing and partition-leadership records. Schema
- * kept in the controller because the controller must not import @fluxo/broker; the plan is to move it to
- * @fluxo/common so both sides share one definition.
+ * The cluster-metadata record schema (KRaft's __cluster_metadata in spirit), one definition for every
+ * writer and reader: the controller's Raft metadata log and the broker's single-node MetadataStore both
+ * commit these records and fold them into a MetadataImage with applyBatch. A single node writes the same
+ * records a controller would (itself as the only replica, leader and ISR member of every partition).
  */
 export interface BrokerEndpoint {
   readonly listener: string;

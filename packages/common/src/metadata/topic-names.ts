@@ -1,4 +1,5 @@
-import { ErrorCode, KafkaProtocolError } from '@fluxo/common';
+import { ErrorCode } from '../error-codes.js';
+import { KafkaProtocolError } from '../errors.js';
 
 /** Kafka's Topic.MAX_NAME_LENGTH: 255 minus room for the partition suffix and `-delete` markers. */
 export const MAX_TOPIC_NAME_LENGTH = 249;
