@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertToolsPresent, cleanupAll, startNode, toolGate, waitFor, type FluxoNode } from '../harness/index.js';
 import {
   checkLedger, distinctValues, kcatCount, kcatEvents, kcatMember, kcatRevokeCommits, killMembers, pyErrors, pyEvents, pyMember, pyProgress, values,
-  waitForCount, type LedgerReport, type MemberEvent, type MemberProcess,
+  waitForCount, whileRunning, type LedgerReport, type MemberEvent, type MemberProcess,
 } from './groups-support.js';
 
 const gate = toolGate(['kcat', 'confluent_kafka', 'kafka-python']);
@@ -58,11 +58,13 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
     return { state: g.state, members: g.members.length };
   }
 
-  async function waitStable(groupId: string, members: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(async () => {
+  /** Waits for the group to be Stable with `members` members; fails at once if one of `alive` exits meanwhile. */
+  async function waitStable(groupId: string, members: number, alive: Iterable<MemberProcess> = [], timeoutMs = 60_000): Promise<void> {
+    await whileRunning(alive, waitFor(async () => {
       const g = await groupState(groupId);
+      if (process.env.DEBUG_GROUPS) console.log(new Date().toISOString(), groupId, JSON.stringify(g));
       return g.state === 'Stable' && g.members === members;
-    }, { timeoutMs, intervalMs: 100, what: `group ${groupId} Stable with ${members} members` });
+    }, { timeoutMs, intervalMs: 100, what: `group ${groupId} Stable with ${members} members` }));
   }
 
   async function committedTotal(groupId: string, topic: string): Promise<number> {
@@ -167,13 +169,14 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
   });
 
   it('kcat -G: 3 balanced members, one leaves (SIGTERM) and one joins midway', { timeout: 150_000 }, async () => {
-    const COUNT = 30_000;
+    const COUNT = 100_000;
     const topic = 'rb-kcat';
     const groupId = 'rb-kcat-group';
     await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
     const members = new Map<string, MemberProcess>();
     for (const name of ['a', 'b', 'c']) members.set(name, kcatMember(name, node.bootstrap, groupId, topic));
-    await waitStable(groupId, 3);
+    const procs = (...names: string[]): MemberProcess[] => names.map((n) => members.get(n)!);
+    await waitStable(groupId, 3, procs('a', 'b', 'c'));
     const all = values('kcat', 0, COUNT);
     const total = (): number => [...members.values()].reduce((n, m) => n + kcatCount(m), 0);
     const distinct = (): number => distinctValues(members.values(), kcatEvents);
@@ -182,13 +185,14 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
     expect(await members.get('a')!.stop()).toBe(0);
     members.set('d', kcatMember('d', node.bootstrap, groupId, topic));
     await produce(topic, all.slice(COUNT / 2, (COUNT * 3) / 4));
-    await waitStable(groupId, 3);
+    await waitStable(groupId, 3, procs('b', 'c', 'd'));
     await produce(topic, all.slice((COUNT * 3) / 4));
     await waitForCount('every record via b, c, d', distinct, COUNT, 90_000);
-    await waitStable(groupId, 3);
-    for (const [i, name] of ['b', 'c', 'd'].entries()) {
+    await waitStable(groupId, 3, procs('b', 'c', 'd'));
+    const kcatStopOrder = ['b', 'c', 'd'];
+    for (const [i, name] of kcatStopOrder.entries()) {
       expect(await members.get(name)!.stop(), members.get(name)!.stderr().slice(-2000)).toBe(0);
-      if (i < 2) await waitStable(groupId, 2 - i);
+      if (i < 2) await waitStable(groupId, 2 - i, procs(...kcatStopOrder.slice(i + 1)));
     }
 
     // Every member got a share; together they covered all 12 partitions.
@@ -210,7 +214,7 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
   });
 
   for (const client of ['confluent', 'kafka-python'] as const) {
-    const COUNT = client === 'confluent' ? 30_000 : 12_000;
+    const COUNT = client === 'confluent' ? 100_000 : 12_000;
     it(`${client}: 3 members with manual commits every ${COMMIT_EVERY} records, one leaves and one joins midway`, { timeout: 150_000 }, async () => {
       const topic = `rb-${client}`;
       const groupId = `rb-${client}-group`;
@@ -220,14 +224,16 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
       // leaves by itself (close: LeaveGroup) after A_MAX records: its last A_MAX % COMMIT_EVERY records are
       // uncommitted and must come again. The others also commit before giving up partitions and when they
       // stop, so the group's commits end up covering every record.
-      const A_MAX = COUNT / 30 + 50;
+      // An integer (member.py's --max is an int: 100_000 / 30 + 50 = 3383.33... made a exit at start-up).
+      const A_MAX = Math.floor(COUNT / 30) + 50;
       const join = (name: string): void =>
         void members.set(name, pyMember(name, {
           client, bootstrap: node.bootstrap, topic, group: groupId, commitEvery: COMMIT_EVERY,
           ...(name === 'a' ? { max: A_MAX } : { commitAtEnd: true, commitOnRevoke: true }),
         }));
       for (const name of ['a', 'b', 'c']) join(name);
-      await waitStable(groupId, 3);
+      const procs = (...names: string[]): MemberProcess[] => names.map((n) => members.get(n)!);
+      await waitStable(groupId, 3, procs('a', 'b', 'c'));
       await waitFor(() => [...members.values()].every((m) => pyProgress(m).assigned), { timeoutMs: 30_000, what: 'every member assigned' });
       const all = values(client, 0, COUNT);
       const distinct = (): number => distinctValues(members.values(), pyEvents);
@@ -237,15 +243,16 @@ describe.skipIf(gate.skip)('consumer group rebalances: one member leaves, one jo
       join('d');
       await produce(topic, all.slice(COUNT / 2, (COUNT * 3) / 4));
       await waitFor(() => pyProgress(members.get('d')!).assigned, { timeoutMs: 60_000, what: 'd to be assigned partitions' });
-      await waitStable(groupId, 3);
+      await waitStable(groupId, 3, procs('b', 'c', 'd'));
       await produce(topic, all.slice((COUNT * 3) / 4));
       await waitForCount('every record via b, c, d', distinct, COUNT, 120_000);
-      await waitStable(groupId, 3);
+      await waitStable(groupId, 3, procs('b', 'c', 'd'));
       // One at a time, each after the previous rebalance settled: a member's final commit during a rebalance
       // would be refused (REBALANCE_IN_PROGRESS), legitimately, and leave records uncommitted.
-      for (const [i, name] of ['b', 'c', 'd'].entries()) {
+      const stopOrder = ['b', 'c', 'd'];
+      for (const [i, name] of stopOrder.entries()) {
         expect(await members.get(name)!.stop(), members.get(name)!.stderr().slice(-2000)).toBe(0);
-        if (i < 2) await waitStable(groupId, 2 - i);
+        if (i < 2) await waitStable(groupId, 2 - i, procs(...stopOrder.slice(i + 1)));
       }
 
       // Commit failures while a rebalance is in progress are legitimate (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION

@@ -239,6 +239,26 @@ function spawnMember(name: string, cmd: string, args: string[]): MemberProcess {
   };
 }
 
+/**
+ * Settles like `work`, but rejects as soon as one of `members` exits first (with its exit code and the end
+ * of its stderr): a member that crashed at start-up shows up as itself, not as a group that never fills up.
+ */
+export async function whileRunning<T>(members: Iterable<MemberProcess>, work: Promise<T>): Promise<T> {
+  let settled = false;
+  const exitedEarly = new Promise<never>((_, reject) => {
+    for (const m of members) {
+      void m.exited().then((code) => {
+        if (!settled) reject(new Error(`member ${m.name} exited (code ${code}) while it should be running:\n${m.stderr().slice(-2000)}`));
+      });
+    }
+  });
+  try {
+    return await Promise.race([work, exitedEarly]);
+  } finally {
+    settled = true;
+  }
+}
+
 export const PY_GROUPS_DIR = path.join(REPO_ROOT, 'test/compat/py-groups');
 
 export interface PyMemberOptions {
@@ -256,6 +276,11 @@ export interface PyMemberOptions {
 }
 
 export function pyMember(name: string, o: PyMemberOptions): MemberProcess {
+  // member.py parses these with argparse type=int: a fractional value (e.g. COUNT / 30 + 50) makes it exit at
+  // once with status 2, and the group simply never sees that member. Refuse it here, loudly.
+  for (const [option, value] of [['commitEvery', o.commitEvery], ['max', o.max], ['expect', o.expect]] as const) {
+    if (value !== undefined && !Number.isSafeInteger(value)) throw new Error(`pyMember ${name}: ${option} must be an integer, got ${value}`);
+  }
   const args = ['-u', path.join(PY_GROUPS_DIR, 'member.py'), '--client', o.client, '--bootstrap', o.bootstrap, '--topic', o.topic, '--group', o.group];
   if (o.commitEvery) args.push('--commit-every', String(o.commitEvery));
   if (o.commitAtEnd) args.push('--commit-at-end');
