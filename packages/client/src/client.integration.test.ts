@@ -256,6 +256,24 @@ describe('producer and consumer', () => {
     expect(records.map((r) => Number(r.value!.toString()))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 
+  it('keeps per-partition order with several batches of a partition in flight (one send() per record)', async () => {
+    const topic = await newTopic(1);
+    // Small requests: ~25 records per batch, so the 3000 records leave as many batches, up to 5 pipelined.
+    const producer = new Producer({ brokers: node.bootstrap, lingerMs: 1, batchSizeBytes: 1024, maxRequestSizeBytes: 4096, maxInFlightRequestsPerPartition: 5 });
+    await producer.connect();
+    const value = (i: number): string => `${i}`.padStart(100, '0');
+    const sends = Array.from({ length: 3000 }, (_, i) => producer.send({ topic, messages: [{ value: value(i), partition: 0 }] }));
+    const acked = (await Promise.all(sends)).map((r) => r[0]!.offset);
+    expect(acked).toEqual(acked.map((_, i) => i)); // acknowledged offsets follow call order
+    await producer.close();
+    const consumer = newConsumer();
+    await consumer.connect();
+    consumer.assign([{ topic, partition: 0, offset: 'earliest' }]);
+    const records = await consumeN(consumer, 3000);
+    await consumer.close();
+    expect(records.map((r) => r.value!.toString())).toEqual(Array.from({ length: 3000 }, (_, i) => value(i)));
+  });
+
   it('supports acks 0, 1 and -1, and flush(); counts requests and records in the registry', async () => {
     const topic = await newTopic(1);
     const registry = createRegistry();

@@ -90,6 +90,8 @@ export class Cluster {
   private readonly connections = new Map<string, Connection>();
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly topics = new Map<string, TopicMetadata>();
+  /** Cached topic metadata whose every partition has a leader (checked once per refresh, not per send). */
+  private readonly fullyLed = new WeakSet<TopicMetadata>();
   /** Topics whose metadata every refresh fetches. */
   private readonly tracked = new Set<string>();
   private metadataUpdatedAtMs = 0;
@@ -240,7 +242,7 @@ export class Cluster {
         this.topics.delete(t.name);
         continue;
       }
-      this.topics.set(t.name, {
+      const metadata: TopicMetadata = {
         name: t.name,
         isInternal: t.isInternal ?? false,
         partitions: t.partitions
@@ -254,7 +256,9 @@ export class Cluster {
             errorCode: p.errorCode,
           }))
           .sort((a, b) => a.partition - b.partition),
-      });
+      };
+      this.topics.set(t.name, metadata);
+      if (metadata.partitions.every((p) => p.leader >= 0)) this.fullyLed.add(metadata);
     }
     if (requested) for (const t of requested) if (!seen.has(t)) this.topics.delete(t);
     this.metadataUpdatedAtMs = Date.now();
@@ -282,6 +286,16 @@ export class Cluster {
       if (!metadata || metadata.partitions.length === 0) throw topicError(topic, ErrorCode.LEADER_NOT_AVAILABLE);
       return metadata;
     });
+  }
+
+  /**
+   * Cached metadata of a topic when topicMetadata() would use it without asking the cluster (fresh, every
+   * partition led); undefined otherwise. Synchronous, for the producer's per-send fast path.
+   */
+  freshTopic(topic: string): TopicMetadata | undefined {
+    const cached = this.topics.get(topic);
+    if (!cached || !this.fullyLed.has(cached) || this.isStale() || !this.tracked.has(topic)) return undefined;
+    return cached;
   }
 
   /** Leader node of a partition from the cache, -1 when unknown. */

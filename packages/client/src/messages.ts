@@ -18,8 +18,11 @@ export function toBytes(v: Buffer | string | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v) : v;
 }
 
+/** Shared by every record without headers (one array less per record); never mutated. */
+const NO_HEADERS = Object.freeze([]) as unknown as { key: string; value: Buffer | null }[];
+
 export function normalizeHeaders(headers: Message['headers']): { key: string; value: Buffer | null }[] {
-  if (!headers) return [];
+  if (!headers) return NO_HEADERS;
   if (Array.isArray(headers)) return headers.map((h) => ({ key: h.key, value: toBytes(h.value) }));
   const out: { key: string; value: Buffer | null }[] = [];
   for (const [key, value] of Object.entries(headers)) {

@@ -1,6 +1,7 @@
 import { ErrorCode, KafkaProtocolError, errorName } from '@fluxo/common';
 import { apis, encodeRecordBatch, type ProduceRequest, type ProduceResponse } from '@fluxo/protocol';
-import { Cluster, needsMetadataRefresh, topicError, type ClusterOptions } from './cluster.js';
+import { Cluster, needsMetadataRefresh, topicError, type ClusterOptions, type TopicMetadata } from './cluster.js';
+import type { Connection } from './connection.js';
 import { compressionCodec, type CompressionName } from './compression.js';
 import { normalizeHeaders, normalizeTimestamp, toBytes, type Message } from './messages.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
@@ -10,6 +11,7 @@ import {
   estimateRecordSizeBytes,
   RECORD_BATCH_OVERHEAD_BYTES,
   type DrainedBatch,
+  type OutgoingRecord,
   type RecordMetadata,
 } from './record-accumulator.js';
 import { backoffMs, isRetriableError } from './retry.js';
@@ -31,6 +33,13 @@ export interface ProducerOptions extends ClusterOptions {
   /** Produce request timeoutMs: how long the broker may wait for replication (acks=-1). */
   ackTimeoutMs?: number;
   partitioner?: Partitioner;
+  /**
+   * Produce requests per partition in flight at once (Kafka max.in.flight.requests.per.connection, default 5
+   * like Kafka). Order per partition holds unless a batch fails with a retriable error while a later batch of
+   * the same partition is in flight and that one succeeds: the retried batch then lands after it, as with
+   * Kafka's producer without idempotence. Set 1 to keep order across retries too.
+   */
+  maxInFlightRequestsPerPartition?: number;
   /** Ask the broker to create unknown topics (it decides, per auto.create.topics.enable). Default true. */
   allowAutoTopicCreation?: boolean;
 }
@@ -46,8 +55,9 @@ export type { RecordMetadata } from './record-accumulator.js';
 
 /**
  * Batching producer: send() places records in per-partition queues (RecordAccumulator); a sender drains ready
- * partitions into one Produce request per leader, one v2 batch per partition, and retries retriable errors
- * without reordering (one batch in flight per partition).
+ * partitions into Produce requests per leader, one v2 batch per partition and request, with up to
+ * maxInFlightRequestsPerPartition batches of a partition pipelined, and retries retriable errors (failed
+ * batches go back to the front in their original order).
  */
 export class Producer {
   readonly cluster: Cluster;
@@ -65,6 +75,10 @@ export class Producer {
   private closed = false;
   /** send() calls append in call order even when one waits for metadata or buffer space. */
   private appendTail: Promise<unknown> = Promise.resolve();
+  /** send() calls on the slow path (waiting for metadata or space); while any is, none takes the fast path. */
+  private waitingAppends = 0;
+  /** Per leader: requests reach its connection's queue in the order they were built (pipelined batches). */
+  private readonly connectTails = new Map<number, Promise<unknown>>();
 
   constructor(options: ProducerOptions) {
     this.cluster = new Cluster(options);
@@ -81,6 +95,7 @@ export class Producer {
       // Room for the batch header within max.request.size and the broker's default max.message.bytes.
       maxBatchSizeBytes: Math.max(batchSizeBytes, this.maxRequestSizeBytes - 1024),
       bufferMemoryBytes: options.bufferMemoryBytes ?? 32 * 1024 * 1024,
+      maxInFlightBatchesPerPartition: options.maxInFlightRequestsPerPartition ?? 5,
       onBatchClosed: (topic, partition) => this.partitioner.onBatchClosed?.(topic, partition),
     });
   }
@@ -94,30 +109,67 @@ export class Producer {
    * Records of successive send() calls are appended (and so ordered per partition) in call order.
    */
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    const appended = this.appendTail.then(() => this.append(record));
+    // Fast path (no promise chain): nothing waits before this call, metadata is cached and fresh, and there is
+    // buffer space, so the records are queued now, in call order.
+    if (this.waitingAppends === 0 && !this.closed && this.accumulator.hasSpace) {
+      const metadata = typeof record?.topic === 'string' ? this.cluster.freshTopic(record.topic) : undefined;
+      if (metadata !== undefined) {
+        try {
+          return this.appendNow(record, metadata).promise;
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+      }
+    }
+    this.waitingAppends++;
+    const appended = this.appendTail.then(() => this.append(record)).finally(() => {
+      this.waitingAppends--;
+    });
     this.appendTail = appended.catch(() => undefined);
     return appended.then((completion) => completion.promise);
   }
 
   private async append(record: ProducerRecord): Promise<SendCompletion> {
+    this.checkRecord(record);
+    // Bad options fail before any metadata lookup (appendNow checks them again, cheaply).
+    validateAcks(record.acks ?? this.acks);
+    if (record.compression !== undefined) compressionCodec(record.compression);
+    const metadata = await this.cluster.topicMetadata(record.topic, { allowAutoTopicCreation: this.allowAutoTopicCreation });
+    await this.accumulator.waitForSpace();
+    return this.appendNow(record, metadata);
+  }
+
+  private checkRecord(record: ProducerRecord): void {
     if (this.closed) throw new KafkaProtocolError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed');
     if (typeof record.topic !== 'string' || record.topic.length === 0) {
       throw new KafkaProtocolError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'send() needs a topic name');
     }
     if (!Array.isArray(record.messages)) throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, 'send() needs an array of messages');
+  }
+
+  /** Validates and queues the records of one send() call (synchronous; throws before queueing any). */
+  private appendNow(record: ProducerRecord, metadata: TopicMetadata): SendCompletion {
+    this.checkRecord(record);
     const acks = validateAcks(record.acks ?? this.acks);
     const compression = record.compression === undefined ? this.compression : compressionCodec(record.compression);
-    const metadata = await this.cluster.topicMetadata(record.topic, { allowAutoTopicCreation: this.allowAutoTopicCreation });
     const partitionCount = metadata.partitions.length;
-    const available = metadata.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
-    await this.accumulator.waitForSpace();
+    let available: number[] | null = null;
 
-    const completion = new SendCompletion(record.messages.length);
+    const messages = record.messages;
+    const count = messages.length;
+    const completion = new SendCompletion(count);
     const nowMs = Date.now();
     // Validate everything first so that a bad message fails the call before any record is queued.
-    const prepared = record.messages.map((m, index) => {
-      const key = toBytes(m.key);
-      const out = { key, value: toBytes(m.value), headers: normalizeHeaders(m.headers), timestampMs: normalizeTimestamp(m.timestamp, nowMs) };
+    const outs = new Array<OutgoingRecord>(count);
+    const partitions = new Array<number>(count);
+    for (let index = 0; index < count; index++) {
+      const m = messages[index]!;
+      const out: OutgoingRecord = {
+        key: toBytes(m.key),
+        value: toBytes(m.value),
+        headers: normalizeHeaders(m.headers),
+        timestampMs: normalizeTimestamp(m.timestamp, nowMs),
+      };
       const sizeBytes = estimateRecordSizeBytes(out) + RECORD_BATCH_OVERHEAD_BYTES;
       if (sizeBytes > this.maxRequestSizeBytes) {
         throw new KafkaProtocolError(
@@ -137,12 +189,17 @@ export class Producer {
       } else {
         partition = -1;
       }
-      return { out, partition, index };
-    });
-    for (const p of prepared) {
-      const partition =
-        p.partition >= 0 ? p.partition : this.partitioner.partition({ topic: record.topic, key: p.out.key, partitionCount, availablePartitions: available });
-      this.accumulator.append(record.topic, partition, { record: p.out, acks, compression, completion, index: p.index }, nowMs);
+      outs[index] = out;
+      partitions[index] = partition;
+    }
+    for (let index = 0; index < count; index++) {
+      const out = outs[index]!;
+      let partition = partitions[index]!;
+      if (partition < 0) {
+        available ??= metadata.partitions.filter((x) => x.leader >= 0).map((x) => x.partition);
+        partition = this.partitioner.partition({ topic: record.topic, key: out.key, partitionCount, availablePartitions: available });
+      }
+      this.accumulator.append(record.topic, partition, { record: out, acks, compression, completion, index }, nowMs);
     }
     this.scheduleSender();
     return completion;
@@ -199,15 +256,23 @@ export class Producer {
 
   private runSender(): void {
     if (this.closed) return;
+    // A partition with more than one full batch queued sends several (pipelined) in one run.
+    for (let round = 0; this.sendReady() && round < 100; round++);
+  }
+
+  /** Drains every ready partition once into requests; false when nothing was drained. */
+  private sendReady(): boolean {
     const nowMs = Date.now();
     const { ready, nextReadyInMs } = this.accumulator.ready(nowMs);
     if (nextReadyInMs !== null) this.armLingerTimer(nowMs + nextReadyInMs);
-    if (ready.length === 0) return;
+    if (ready.length === 0) return false;
 
+    let drained = false;
     const byLeader = new Map<number, DrainedBatch[]>();
     for (const tp of ready) {
       const batch = this.accumulator.drain(tp.topic, tp.partition);
       if (!batch) continue;
+      drained = true;
       const leader = this.cluster.leaderFor(tp.topic, tp.partition);
       if (leader < 0) {
         this.retryOrFail(batch, new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `no leader for ${tp.topic}-${tp.partition} (LEADER_NOT_AVAILABLE)`));
@@ -233,6 +298,7 @@ export class Producer {
       }
       if (current.length > 0) void this.sendRequest(leader, current);
     }
+    return drained;
   }
 
   private armLingerTimer(atMs: number): void {
@@ -245,11 +311,31 @@ export class Producer {
     }, Math.max(0, atMs - Date.now()));
   }
 
+  /**
+   * The leader's connection, acquired in call order: a request built later never reaches the connection's
+   * queue before one built earlier (pipelined batches of a partition stay in order on the wire).
+   */
+  private orderedConnectionTo(leader: number): Promise<Connection> {
+    const tail = this.connectTails.get(leader) ?? Promise.resolve();
+    const connection = tail.then(() => this.cluster.connectionTo(leader));
+    const next = connection.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.connectTails.set(leader, next);
+    void next.then(() => {
+      if (this.connectTails.get(leader) === next) this.connectTails.delete(leader);
+    });
+    return connection;
+  }
+
   private async sendRequest(leader: number, batches: DrainedBatch[]): Promise<void> {
     const acks = batches[0]!.acks;
     try {
       const body = this.buildRequest(acks, batches);
-      const connection = await this.cluster.connectionTo(leader);
+      // connection.send() below queues the request synchronously once the connection is resolved, before
+      // the next request's connection resolves.
+      const connection = await this.orderedConnectionTo(leader);
       if (acks === 0) {
         await connection.send(apis.Produce, body, { expectResponse: false });
         for (const batch of batches) {

@@ -63,6 +63,70 @@ describe('RecordAccumulator', () => {
     expect(acc.isEmpty).toBe(true);
   });
 
+  it('pipelines up to maxInFlightBatchesPerPartition batches of a partition, drained in order', async () => {
+    const size = estimateRecordSizeBytes(rec('v0'));
+    const acc = new RecordAccumulator({ lingerMs: 0, batchSizeBytes: size, maxBatchSizeBytes: 61 + size, maxInFlightBatchesPerPartition: 3 });
+    const completion = appendN(acc, 't', 0, 5, 0);
+    const drained = [acc.drain('t', 0)!, acc.drain('t', 0)!, acc.drain('t', 0)!];
+    expect(drained.map((b) => [b.sequence, b.records[0]!.index])).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(acc.drain('t', 0)).toBeNull(); // three in flight: the cap
+    expect(acc.ready(0).ready).toEqual([]);
+    acc.complete(drained[0]!, 10, -1);
+    expect(acc.ready(0).ready).toHaveLength(1);
+    const fourth = acc.drain('t', 0)!;
+    acc.complete(drained[1]!, 11, -1);
+    acc.complete(drained[2]!, 12, -1);
+    acc.complete(fourth, 13, -1);
+    acc.complete(acc.drain('t', 0)!, 14, -1);
+    expect((await completion.promise).map((m) => m.offset)).toEqual([10, 11, 12, 13, 14]);
+    expect(acc.isEmpty).toBe(true);
+  });
+
+  it('holds a partition while a retried batch waits for the others in flight, then requeues failures in drain order', async () => {
+    const size = estimateRecordSizeBytes(rec('v0'));
+    const acc = new RecordAccumulator({ lingerMs: 0, batchSizeBytes: size, maxBatchSizeBytes: 61 + size, maxInFlightBatchesPerPartition: 5 });
+    const completion = appendN(acc, 't', 0, 6, 0);
+    const [b0, b1, b2] = [acc.drain('t', 0)!, acc.drain('t', 0)!, acc.drain('t', 0)!];
+    // Failures reported out of drain order still go back in drain order.
+    acc.requeue(b2, 20);
+    expect(acc.drain('t', 0)).toBeNull(); // a retry is pending: nothing new goes out
+    expect(acc.ready(100).ready).toEqual([]);
+    acc.requeue(b0, 30);
+    expect(acc.drain('t', 0)).toBeNull();
+    acc.complete(b1, 1, -1); // the last in-flight batch settles: the failed ones are back at the front
+    expect(acc.ready(25).ready).toEqual([]); // the longest backoff applies
+    expect(acc.ready(30).ready).toHaveLength(1);
+    const order: number[] = [];
+    const attempts: number[] = [];
+    for (let b = acc.drain('t', 0); b; b = acc.drain('t', 0)) {
+      order.push(...b.records.map((r) => r.index));
+      attempts.push(b.attempts);
+      acc.complete(b, b.records[0]!.index, -1);
+    }
+    expect(order).toEqual([0, 2, 3, 4, 5]);
+    expect(attempts).toEqual([1, 1, 0, 0, 0]);
+    expect((await completion.promise).map((m) => m.offset)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(acc.isEmpty).toBe(true);
+  });
+
+  it('fails records of a batch waiting for retry when the accumulator is aborted', async () => {
+    const acc = new RecordAccumulator({ lingerMs: 0, batchSizeBytes: 1, maxBatchSizeBytes: 100, maxInFlightBatchesPerPartition: 2 });
+    const c1 = appendN(acc, 't', 0, 1, 0);
+    const c2 = appendN(acc, 't', 0, 1, 0);
+    const b1 = acc.drain('t', 0)!;
+    const b2 = acc.drain('t', 0)!;
+    acc.requeue(b1, 0);
+    acc.abortAll(new Error('closed'));
+    await expect(c1.promise).rejects.toThrow('closed');
+    acc.complete(b2, 1, -1);
+    expect((await c2.promise)[0]!.offset).toBe(1);
+    expect(acc.isEmpty).toBe(true);
+  });
+
   it('does not mix acks or compression in one batch', () => {
     const acc = new RecordAccumulator({ lingerMs: 0 });
     appendN(acc, 't', 0, 2, 0, { compression: 1 });

@@ -75,6 +75,8 @@ export interface DrainedBatch {
   readonly sizeBytes: number;
   /** Sends of these records so far that failed with a retriable error. */
   readonly attempts: number;
+  /** Drain order within its partition: requeued batches go back in this order. */
+  readonly sequence: number;
 }
 
 export interface AccumulatorOptions {
@@ -86,6 +88,13 @@ export interface AccumulatorOptions {
   maxBatchSizeBytes?: number;
   /** Queued plus in-flight bytes before appenders must wait (Kafka buffer.memory). */
   bufferMemoryBytes?: number;
+  /**
+   * Batches of one partition that may be in flight at once (like Kafka's max.in.flight.requests.per.connection,
+   * per partition). 1 (the default here) keeps order even when a batch is retried; above 1 a batch retried
+   * after a retriable error can land after a later batch of its partition that succeeded (Kafka without
+   * idempotence behaves the same way).
+   */
+  maxInFlightBatchesPerPartition?: number;
   /** Called when a partition's batch closes (full or drained): the sticky partitioner moves on. */
   onBatchClosed?: (topic: string, partition: number) => void;
 }
@@ -107,10 +116,16 @@ class PartitionQueue {
   /** Bytes appended since the last batch boundary, for the sticky partitioner. */
   openBatchBytes = 0;
   firstQueuedAtMs = 0;
-  inFlight: DrainedBatch | null = null;
+  /** In drain order. */
+  inFlight: DrainedBatch[] = [];
+  /** Batches that failed retriably while others of the partition were in flight, in drain order. */
+  retryPending: { batch: DrainedBatch; attempts: number }[] = [];
+  nextSequence = 0;
   retryAtMs = 0;
-  /** Retriable failures so far of the records at the front (a requeued batch). */
+  /** Retriable failures so far of the records at the front (requeued batches). */
   retryAttempts = 0;
+  /** How many records at the front were requeued (they carry retryAttempts). */
+  requeuedCount = 0;
   /** Lowered after the broker rejected a batch as too large (the topic's max.message.bytes is smaller). */
   maxBatchSizeBytes = Number.POSITIVE_INFINITY;
   constructor(
@@ -130,16 +145,22 @@ export interface TopicPartition {
 
 /**
  * Per-partition queues of records waiting to be sent, like Kafka's RecordAccumulator. A partition is ready
- * when it holds batchSizeBytes, its oldest record waited lingerMs, or a flush is on. At most one batch per
- * partition is in flight, so a retried batch can never be overtaken by a later one: order per partition holds.
+ * when it holds batchSizeBytes, its oldest record waited lingerMs, or a flush is on, and fewer than
+ * maxInFlightBatchesPerPartition of its batches are in flight. Batches are drained in order. When one fails
+ * retriably, the partition drains nothing more until all its in-flight batches settled; then the failed ones
+ * go back to the front in their original order. With one batch in flight (the default) a retried batch can
+ * never be overtaken by a later one: order per partition holds even across retries.
  */
 export class RecordAccumulator {
   private readonly batchSizeBytes: number;
   private readonly lingerMs: number;
   private readonly maxBatchSizeBytes: number;
   private readonly bufferMemoryBytes: number;
+  private readonly maxInFlightBatchesPerPartition: number;
   private readonly onBatchClosed: ((topic: string, partition: number) => void) | undefined;
   private readonly queues = new Map<string, PartitionQueue>();
+  /** The same queues by topic, then partition index: append() looks them up without building a key string. */
+  private readonly queuesByTopic = new Map<string, (PartitionQueue | undefined)[]>();
   private totalBytes = 0;
   private inFlightBatches = 0;
   private flushing = 0;
@@ -151,10 +172,15 @@ export class RecordAccumulator {
     this.lingerMs = options.lingerMs ?? 5;
     this.maxBatchSizeBytes = options.maxBatchSizeBytes ?? 1_000_000;
     this.bufferMemoryBytes = options.bufferMemoryBytes ?? 32 * 1024 * 1024;
+    this.maxInFlightBatchesPerPartition = options.maxInFlightBatchesPerPartition ?? 1;
     this.onBatchClosed = options.onBatchClosed;
     assert(this.batchSizeBytes > 0, 'batchSizeBytes must be positive');
     assert(this.lingerMs >= 0, 'lingerMs must not be negative');
     assert(this.maxBatchSizeBytes >= this.batchSizeBytes, 'maxBatchSizeBytes must be at least batchSizeBytes');
+    assert(
+      Number.isInteger(this.maxInFlightBatchesPerPartition) && this.maxInFlightBatchesPerPartition >= 1 && this.maxInFlightBatchesPerPartition <= 100,
+      'maxInFlightBatchesPerPartition must be an integer in 1..100',
+    );
   }
 
   /** Queued plus in-flight bytes. */
@@ -165,6 +191,11 @@ export class RecordAccumulator {
   get isEmpty(): boolean {
     // Every record counts at least one byte until it completes or fails, so zero bytes means nothing queued.
     return this.totalBytes === 0 && this.inFlightBatches === 0;
+  }
+
+  /** Whether appends may go on without waiting (buffer.memory not used up). */
+  get hasSpace(): boolean {
+    return this.totalBytes < this.bufferMemoryBytes;
   }
 
   /** Resolves when there is room for more records (buffer.memory backpressure). */
@@ -180,11 +211,14 @@ export class RecordAccumulator {
   }
 
   append(topic: string, partition: number, pending: Omit<PendingRecord, 'sizeBytes'>, nowMs: number): void {
-    const key = `${topic}\u0000${partition}`;
-    let queue = this.queues.get(key);
+    let byPartition = this.queuesByTopic.get(topic);
+    if (!byPartition) this.queuesByTopic.set(topic, (byPartition = []));
+    let queue = byPartition[partition];
     if (!queue) {
+      assert(Number.isInteger(partition) && partition >= 0, 'partition must be a non-negative integer');
       queue = new PartitionQueue(topic, partition);
-      this.queues.set(key, queue);
+      this.queues.set(`${topic}\u0000${partition}`, queue);
+      byPartition[partition] = queue;
     }
     const sizeBytes = estimateRecordSizeBytes(pending.record);
     if (queue.queuedCount === 0) {
@@ -194,7 +228,15 @@ export class RecordAccumulator {
         queue.head = 0;
       }
     }
-    queue.records.push({ ...pending, sizeBytes });
+    // An explicit literal, not a spread: this runs once per record.
+    queue.records.push({
+      record: pending.record,
+      sizeBytes,
+      acks: pending.acks,
+      compression: pending.compression,
+      completion: pending.completion,
+      index: pending.index,
+    });
     queue.queuedBytes += sizeBytes;
     queue.openBatchBytes += sizeBytes;
     this.totalBytes += sizeBytes;
@@ -222,7 +264,7 @@ export class RecordAccumulator {
     const ready: TopicPartition[] = [];
     let next: number | null = null;
     for (const q of this.queues.values()) {
-      if (q.inFlight || q.queuedCount === 0) continue;
+      if (!this.canDrain(q)) continue;
       let readyAtMs = q.queuedBytes >= this.batchSizeBytes || this.flushing > 0 ? nowMs : q.firstQueuedAtMs + this.lingerMs;
       readyAtMs = Math.max(readyAtMs, q.retryAtMs);
       if (readyAtMs <= nowMs) ready.push({ topic: q.topic, partition: q.partition });
@@ -233,11 +275,12 @@ export class RecordAccumulator {
 
   /**
    * Takes the next batch of a ready partition: consecutive records with the same acks and compression, up to
-   * maxBatchSizeBytes. The partition stays busy until complete(), fail() or requeue().
+   * maxBatchSizeBytes. The batch counts against the partition's in-flight limit until complete(), fail() or
+   * requeue().
    */
   drain(topic: string, partition: number): DrainedBatch | null {
     const q = this.queues.get(`${topic}\u0000${partition}`);
-    if (!q || q.inFlight || q.queuedCount === 0) return null;
+    if (!q || !this.canDrain(q)) return null;
     const first = q.records[q.head]!;
     const records: PendingRecord[] = [];
     let sizeBytes = RECORD_BATCH_OVERHEAD_BYTES;
@@ -263,15 +306,33 @@ export class RecordAccumulator {
         q.head = 0;
       }
     }
-    const batch: DrainedBatch = { topic, partition, acks: first.acks, compression: first.compression, records, sizeBytes, attempts: q.retryAttempts };
-    q.inFlight = batch;
+    const batch: DrainedBatch = {
+      topic,
+      partition,
+      acks: first.acks,
+      compression: first.compression,
+      records,
+      sizeBytes,
+      attempts: q.retryAttempts,
+      sequence: q.nextSequence++,
+    };
+    if (q.requeuedCount > 0) {
+      q.requeuedCount = Math.max(0, q.requeuedCount - records.length);
+      if (q.requeuedCount === 0) q.retryAttempts = 0;
+    }
+    q.inFlight.push(batch);
     this.inFlightBatches++;
     return batch;
   }
 
+  /** Whether the partition's next batch may be drained now (linger and backoff aside). */
+  private canDrain(q: PartitionQueue): boolean {
+    return q.queuedCount > 0 && q.retryPending.length === 0 && q.inFlight.length < this.maxInFlightBatchesPerPartition;
+  }
+
   /** The broker acknowledged the batch at baseOffset (-1 for acks=0). */
   complete(batch: DrainedBatch, baseOffset: number, logAppendTimeMs: number): void {
-    this.release(batch).retryAttempts = 0;
+    this.settleRetries(this.release(batch));
     for (let i = 0; i < batch.records.length; i++) {
       const r = batch.records[i]!;
       r.completion.recordDone(r.index, {
@@ -286,9 +347,10 @@ export class RecordAccumulator {
 
   /** The batch failed for good: its send() calls reject. */
   fail(batch: DrainedBatch, err: Error): void {
-    this.release(batch).retryAttempts = 0;
+    const q = this.release(batch);
     for (const r of batch.records) r.completion.fail(err);
     this.settleBytes(batch);
+    this.settleRetries(q);
   }
 
   /**
@@ -301,27 +363,54 @@ export class RecordAccumulator {
     const q = this.queues.get(`${batch.topic}\u0000${batch.partition}`)!;
     q.maxBatchSizeBytes = Math.max(RECORD_BATCH_OVERHEAD_BYTES + 1, Math.floor(batch.sizeBytes / 2));
     // Not a retry of the same request: the attempt count stays.
-    this.requeue(batch, 0);
-    q.retryAttempts = batch.attempts;
+    this.putBack(batch, 0, batch.attempts);
     return true;
   }
 
-  /** A retriable failure: the records go back to the front of their partition, sendable after retryAtMs. */
+  /**
+   * A retriable failure: the records go back to the front of their partition (in drain order, once none of
+   * the partition's batches is in flight any more), sendable after retryAtMs.
+   */
   requeue(batch: DrainedBatch, retryAtMs: number): void {
+    this.putBack(batch, retryAtMs, batch.attempts + 1);
+  }
+
+  private putBack(batch: DrainedBatch, retryAtMs: number, attempts: number): void {
     const q = this.release(batch);
+    let at = q.retryPending.length;
+    while (at > 0 && q.retryPending[at - 1]!.batch.sequence > batch.sequence) at--;
+    q.retryPending.splice(at, 0, { batch, attempts });
+    q.retryAtMs = Math.max(q.retryAtMs, retryAtMs);
+    this.settleRetries(q);
+  }
+
+  /** Once nothing of the partition is in flight, requeued batches go back to the front, oldest first. */
+  private settleRetries(q: PartitionQueue): void {
+    if (q.inFlight.length > 0 || q.retryPending.length === 0) return;
+    const front: PendingRecord[] = [];
+    let attempts = 0;
+    for (const { batch, attempts: a } of q.retryPending) {
+      for (const r of batch.records) {
+        front.push(r);
+        q.queuedBytes += r.sizeBytes;
+      }
+      attempts = Math.max(attempts, a);
+    }
+    q.retryPending = [];
     const rest = q.records.slice(q.head);
-    q.records = [...batch.records, ...rest];
+    q.records = front.concat(rest);
     q.head = 0;
-    for (const r of batch.records) q.queuedBytes += r.sizeBytes;
     q.firstQueuedAtMs = 0;
-    q.retryAtMs = retryAtMs;
-    q.retryAttempts = batch.attempts + 1;
+    q.retryAttempts = attempts;
+    q.requeuedCount = front.length;
   }
 
   private release(batch: DrainedBatch): PartitionQueue {
     const q = this.queues.get(`${batch.topic}\u0000${batch.partition}`);
-    assert(q !== undefined && q.inFlight === batch, 'batch is not the in-flight batch of its partition');
-    q.inFlight = null;
+    // Responses usually come back in drain order: the batch is nearly always the first.
+    const at = q === undefined ? -1 : q.inFlight.indexOf(batch);
+    assert(q !== undefined && at >= 0, 'batch is not an in-flight batch of its partition');
+    q.inFlight.splice(at, 1);
     this.inFlightBatches--;
     return q;
   }
@@ -346,6 +435,14 @@ export class RecordAccumulator {
       q.records = [];
       q.head = 0;
       q.queuedBytes = 0;
+      q.requeuedCount = 0;
+      for (const { batch } of q.retryPending) {
+        for (const r of batch.records) {
+          r.completion.fail(err);
+          this.totalBytes -= r.sizeBytes;
+        }
+      }
+      q.retryPending = [];
     }
     for (const w of this.spaceWaiters.splice(0)) w();
     if (this.isEmpty) for (const w of this.emptyWaiters.splice(0)) w();
