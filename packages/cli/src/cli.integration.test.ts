@@ -1,65 +1,21 @@
 // Spawns the built CLI (packages/cli/dist/main.js): build first with `npx tsc -b packages/cli`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { partitionForKey } from '@fluxo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, fluxo, startCliNode, type CliNode } from './testing/cli-process.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function fluxo(args: string[], stdin?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
-
-let node: ChildProcess;
-let nodeExit: Promise<number | null>;
-let dataDir: string;
+let cliNode: CliNode;
 let bootstrap: string;
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -b packages/cli\` first`);
-  dataDir = await mkdtemp(join(tmpdir(), 'fluxo-cli-test-'));
-  node = spawn(process.execPath, [MAIN, 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nodeExit = new Promise((resolve) => node.on('exit', (code) => resolve(code)));
-  bootstrap = await new Promise<string>((resolve, reject) => {
-    let buffered = '';
-    node.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (const line of buffered.split('\n')) {
-        if (!line.includes('"msg":"Fluxo node started"')) continue;
-        const parsed = JSON.parse(line) as { host: string; port: number };
-        resolve(`${parsed.host}:${parsed.port}`);
-      }
-    });
-    node.on('exit', (code) => reject(new Error(`node exited with ${code} before it started`)));
-  });
+  cliNode = await startCliNode();
+  bootstrap = cliNode.bootstrap;
 });
 
 afterAll(async () => {
-  if (node && node.exitCode === null) {
-    node.kill('SIGTERM');
-    // A clean SIGTERM shutdown exits 0.
-    expect(await nodeExit).toBe(0);
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  // A clean SIGTERM shutdown exits 0.
+  if (cliNode) expect(await cliNode.stop()).toBe(0);
 });
 
 describe('fluxo topic', () => {
@@ -202,10 +158,10 @@ describe('fluxo produce / consume', () => {
 
 describe('fluxo start', () => {
   it('exits 2 naming the key of a bad config', async () => {
-    const r = await fluxo(['start', '--data-dir', join(dataDir, 'unused'), '--set', 'num.partitions=zero']);
+    const r = await fluxo(['start', '--data-dir', join(cliNode.dataDir, 'unused'), '--set', 'num.partitions=zero']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^fluxo: invalid config num\.partitions: /);
-    const unknown = await fluxo(['start', '--data-dir', join(dataDir, 'unused'), '--set', 'no.such.key=1']);
+    const unknown = await fluxo(['start', '--data-dir', join(cliNode.dataDir, 'unused'), '--set', 'no.such.key=1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no\.such\.key/);
   });

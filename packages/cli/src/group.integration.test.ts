@@ -1,71 +1,23 @@
 // Spawns the built CLI (packages/cli/dist/main.js): build first with `npx tsc -b packages/cli`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { Admin } from '@fluxo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, fluxo, startCliNode, type CliNode } from './testing/cli-process.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function fluxo(args: string[], stdin?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
-
-let node: ChildProcess;
-let dataDir: string;
+let cliNode: CliNode;
 let bootstrap: string;
 let admin: Admin;
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -b packages/cli\` first`);
-  dataDir = await mkdtemp(join(tmpdir(), 'fluxo-cli-group-test-'));
-  node = spawn(
-    process.execPath,
-    [MAIN, 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--set', 'group.initial.rebalance.delay.ms=0', '--set', 'offsets.topic.num.partitions=4'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  bootstrap = await new Promise<string>((resolve, reject) => {
-    let buffered = '';
-    node.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (const line of buffered.split('\n')) {
-        if (!line.includes('"msg":"Fluxo node started"')) continue;
-        const parsed = JSON.parse(line) as { host: string; port: number };
-        resolve(`${parsed.host}:${parsed.port}`);
-      }
-    });
-    node.on('exit', (code) => reject(new Error(`node exited with ${code} before it started`)));
-  });
+  cliNode = await startCliNode(['--set', 'group.initial.rebalance.delay.ms=0', '--set', 'offsets.topic.num.partitions=4']);
+  bootstrap = cliNode.bootstrap;
   admin = new Admin({ brokers: bootstrap });
   await admin.connect();
 });
 
 afterAll(async () => {
   await admin?.close();
-  if (node && node.exitCode === null) {
-    const exited = new Promise((resolve) => node.on('exit', resolve));
-    node.kill('SIGTERM');
-    await exited;
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await cliNode?.stop();
 });
 
 interface OffsetRow {
