@@ -16,6 +16,28 @@ export class MemoryStorage implements RaftStorage {
   /** ents[0] is a dummy at the compaction point (its index and term are what term(firstIndex-1) returns). */
   private ents: Entry[] = [{ index: 0, term: 0, type: 'normal', data: EMPTY }];
 
+  /**
+   * A storage holding state loaded from a durable store: `entries` follow the compaction point (index and
+   * term of the last compacted entry) contiguously. The loader validates; this only asserts the shape.
+   */
+  static restore(state: { hardState: HardState; snapshot: Snapshot; compaction: { index: number; term: number }; entries: readonly Entry[] }): MemoryStorage {
+    const m = new MemoryStorage();
+    m.hardState = state.hardState;
+    m.snap = state.snapshot;
+    m.ents = [{ index: state.compaction.index, term: state.compaction.term, type: 'normal', data: EMPTY }];
+    for (const e of state.entries) {
+      assert(e.index === m.lastIndex() + 1, `restore: entry ${e.index} does not follow ${m.lastIndex()}`);
+      m.ents.push(e);
+    }
+    return m;
+  }
+
+  /** Index and term of the last compacted entry (what term(firstIndex - 1) returns). */
+  compactionPoint(): { index: number; term: number } {
+    const dummy = this.ents[0] as Entry;
+    return { index: dummy.index, term: dummy.term };
+  }
+
   initialState(): { hardState: HardState; confState: ConfState; confIndex: number } {
     return { hardState: this.hardState, confState: this.snap.confState, confIndex: this.snap.index };
   }
@@ -62,18 +84,28 @@ export class MemoryStorage implements RaftStorage {
     return this.snap;
   }
 
-  /** Appends entries, replacing any existing suffix from entries[0].index on. Entries before firstIndex are skipped. */
-  append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
+  /**
+   * What append(entries) would change, without changing anything: `skip` leading entries are already
+   * compacted away, the rest replace the log from their first index on; null when nothing would be written.
+   * Throws on entries that are not contiguous or would leave a gap. Durable hosts use it to plan their write.
+   */
+  planAppend(entries: readonly Entry[]): { skip: number; firstIndex: number; lastIndex: number } | null {
+    if (entries.length === 0) return null;
     const first = (entries[0] as Entry).index;
     for (let i = 1; i < entries.length; i++) assert((entries[i] as Entry).index === first + i, 'append: entries not contiguous');
-    const offset = this.offset();
-    const skip = Math.max(0, offset + 1 - first);
-    if (skip >= entries.length) return;
+    const skip = Math.max(0, this.offset() + 1 - first);
+    if (skip >= entries.length) return null;
     const start = first + skip;
     if (start > this.lastIndex() + 1) throw new StorageRangeError(`append at ${start} leaves a gap after ${this.lastIndex()}`);
-    this.ents.length = start - offset;
-    for (let i = skip; i < entries.length; i++) this.ents.push(entries[i] as Entry);
+    return { skip, firstIndex: start, lastIndex: first + entries.length - 1 };
+  }
+
+  /** Appends entries, replacing any existing suffix from entries[0].index on. Entries before firstIndex are skipped. */
+  append(entries: readonly Entry[]): void {
+    const plan = this.planAppend(entries);
+    if (plan === null) return;
+    this.ents.length = plan.firstIndex - this.offset();
+    for (let i = plan.skip; i < entries.length; i++) this.ents.push(entries[i] as Entry);
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */

@@ -1,9 +1,8 @@
 import { Level } from 'level';
 import { CorruptDataError, assert, type Logger } from '@fluxo/common';
 import {
-  CompactedError,
+  MemoryStorage,
   StorageRangeError,
-  entrySizeBytes,
   type ConfState,
   type Entry,
   type HardState,
@@ -40,9 +39,10 @@ type Db = Level<Buffer, Buffer>;
 
 /**
  * RaftStorage on LevelDB. Raft reads synchronously, so the log between the compaction point and the last
- * index is also held in memory (the metadata log is small and compacted after every snapshot). Every write
- * is one LevelDB batch with `sync: true`: when persist() resolves, the snapshot, entries and hard state of
- * the Ready are on disk together, so the host may send its messages.
+ * index is also held in memory: a MemoryStorage that answers every read and is changed only after the
+ * matching LevelDB batch is durable (the metadata log is small and compacted after every snapshot). Every
+ * write is one LevelDB batch with `sync: true`: when persist() resolves, the snapshot, entries and hard state
+ * of the Ready are on disk together, so the host may send its messages.
  *
  * open() verifies everything it loads (checksums, contiguous indexes, terms never decreasing, commit
  * within the log) and throws CorruptDataError rather than start with a log that silently lost committed
@@ -54,10 +54,8 @@ export class LevelRaftStorage implements RaftStorage {
   private constructor(
     private readonly db: Db,
     private readonly location: string,
-    private hardState: HardState,
-    private snap: Snapshot,
-    /** ents[0] is a dummy at the compaction point: term(firstIndex-1) answers from it. */
-    private ents: Entry[],
+    /** The durable state, in memory: written only after LevelDB has it. */
+    private readonly mem: MemoryStorage,
   ) {}
 
   static async open(location: string, logger: Logger): Promise<LevelRaftStorage> {
@@ -70,7 +68,7 @@ export class LevelRaftStorage implements RaftStorage {
     try {
       const storage = await LevelRaftStorage.load(db, location);
       logger.info(
-        { location, firstIndex: storage.firstIndex(), lastIndex: storage.lastIndex(), snapshotIndex: storage.snap.index, hardState: storage.hardState },
+        { location, firstIndex: storage.firstIndex(), lastIndex: storage.lastIndex(), snapshotIndex: storage.snapshot().index, hardState: storage.hardStateNow() },
         'raft log loaded',
       );
       return storage;
@@ -110,51 +108,31 @@ export class LevelRaftStorage implements RaftStorage {
       throw new CorruptDataError(`hard state commit ${hardState.commit} is past the last entry ${lastIndex}: committed entries are missing`);
     }
     if (prev.term > hardState.term) throw new CorruptDataError(`last entry term ${prev.term} is above the hard state term ${hardState.term}`);
-    return new LevelRaftStorage(db, location, hardState, snap, ents);
+    return new LevelRaftStorage(db, location, MemoryStorage.restore({ hardState, snapshot: snap, compaction, entries: ents.slice(1) }));
   }
 
-  // ---- RaftStorage (read side) ----------------------------------------------------------------------
+  // ---- RaftStorage (read side): answered by the in-memory copy -------------------------------------
 
   initialState(): { hardState: HardState; confState: ConfState; confIndex: number } {
-    return { hardState: this.hardState, confState: this.snap.confState, confIndex: this.snap.index };
+    return this.mem.initialState();
   }
-
   firstIndex(): number {
-    return this.offset() + 1;
+    return this.mem.firstIndex();
   }
-
   lastIndex(): number {
-    return this.offset() + this.ents.length - 1;
+    return this.mem.lastIndex();
   }
-
   term(index: number): number {
-    const offset = this.offset();
-    if (index < offset) throw new CompactedError(`term(${index}): compacted up to ${offset}`);
-    if (index > this.lastIndex()) throw new StorageRangeError(`term(${index}): last index is ${this.lastIndex()}`);
-    return (this.ents[index - offset] as Entry).term;
+    return this.mem.term(index);
   }
-
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const offset = this.offset();
-    if (lo <= offset) throw new CompactedError(`entries(${lo}): compacted up to ${offset}`);
-    if (hi > this.lastIndex() + 1) throw new StorageRangeError(`entries(.., ${hi}): last index is ${this.lastIndex()}`);
-    const out: Entry[] = [];
-    let sizeBytes = 0;
-    for (let i = lo; i < hi; i++) {
-      const entry = this.ents[i - offset] as Entry;
-      sizeBytes += entrySizeBytes(entry);
-      if (out.length > 0 && sizeBytes > maxBytes) break;
-      out.push(entry);
-    }
-    return out;
+    return this.mem.entries(lo, hi, maxBytes);
   }
-
   snapshot(): Snapshot {
-    return this.snap;
+    return this.mem.snapshot();
   }
-
   hardStateNow(): HardState {
-    return this.hardState;
+    return this.mem.hardStateNow();
   }
 
   // ---- write side (the host loop calls these one at a time) ------------------------------------------
@@ -165,25 +143,34 @@ export class LevelRaftStorage implements RaftStorage {
     this.beginWrite();
     try {
       const batch = this.db.batch();
-      let snap = this.snap;
-      let ents = this.ents;
-      let hardState = work.hardState ?? this.hardState;
-      if (work.snapshot !== undefined) {
-        const s = work.snapshot;
-        if (s.index <= snap.index) throw new StorageRangeError(`snapshot at ${s.index} is not newer than ${snap.index}`);
-        for (let i = this.firstIndex(); i <= this.lastIndex(); i++) batch.del(entryKey(i));
+      let hardState = work.hardState ?? this.mem.hardStateNow();
+      // After a snapshot the log is empty from its index on; `lastIndex` tracks what LevelDB holds.
+      let lastIndex = this.mem.lastIndex();
+      const s = work.snapshot;
+      if (s !== undefined) {
+        const current = this.mem.snapshot().index;
+        if (s.index <= current) throw new StorageRangeError(`snapshot at ${s.index} is not newer than ${current}`);
+        for (let i = this.mem.firstIndex(); i <= lastIndex; i++) batch.del(entryKey(i));
         batch.put(SNAPSHOT_KEY, encodeSnapshot(s));
         batch.put(COMPACTION_KEY, encodeCompactionPoint(s.index, s.term));
-        snap = s;
-        ents = [{ index: s.index, term: s.term, type: 'normal', data: EMPTY }];
+        lastIndex = s.index;
         if (hardState.commit < s.index) hardState = { ...hardState, commit: s.index };
       }
-      if (work.entries.length > 0) ents = this.appendTo(batch, ents, work.entries);
-      if (work.hardState !== undefined || hardState !== this.hardState) batch.put(HARD_STATE_KEY, encodeHardState(hardState));
+      // Planned against the log as it will be after the snapshot (the plan only reads indexes).
+      const planner = s === undefined ? this.mem : MemoryStorage.restore({ hardState, snapshot: s, compaction: s, entries: [] });
+      const plan = planner.planAppend(work.entries);
+      if (plan !== null) {
+        for (let i = plan.lastIndex + 1; i <= lastIndex; i++) batch.del(entryKey(i));
+        for (let i = plan.skip; i < work.entries.length; i++) {
+          const e = work.entries[i] as Entry;
+          batch.put(entryKey(e.index), encodeEntry(e));
+        }
+      }
+      if (work.hardState !== undefined || hardState !== this.mem.hardStateNow()) batch.put(HARD_STATE_KEY, encodeHardState(hardState));
       await batch.write({ sync: true });
-      this.snap = snap;
-      this.ents = ents;
-      this.hardState = hardState;
+      if (s !== undefined) this.mem.applySnapshot(s);
+      this.mem.append(work.entries);
+      this.mem.setHardState(hardState);
     } finally {
       this.writing = false;
     }
@@ -194,7 +181,8 @@ export class LevelRaftStorage implements RaftStorage {
    * (kept for followers slightly behind, who then need no snapshot). One synced batch.
    */
   async createSnapshot(index: number, confState: ConfState, data: Uint8Array, keepEntries: number): Promise<Snapshot> {
-    if (index <= this.snap.index) throw new StorageRangeError(`snapshot at ${index} is not newer than ${this.snap.index}`);
+    const current = this.mem.snapshot().index;
+    if (index <= current) throw new StorageRangeError(`snapshot at ${index} is not newer than ${current}`);
     if (index > this.lastIndex()) throw new StorageRangeError(`snapshot at ${index} is past last index ${this.lastIndex()}`);
     assert(keepEntries >= 0, 'keepEntries must not be negative');
     this.beginWrite();
@@ -202,19 +190,16 @@ export class LevelRaftStorage implements RaftStorage {
       const snap: Snapshot = { index, term: this.term(index), confState: { voters: [...confState.voters] }, data };
       const batch = this.db.batch();
       batch.put(SNAPSHOT_KEY, encodeSnapshot(snap));
-      const compactTo = Math.min(index, Math.max(this.offset(), index - keepEntries));
-      const offset = this.offset();
-      let ents = this.ents;
+      const offset = this.mem.compactionPoint().index;
+      const compactTo = Math.min(index, Math.max(offset, index - keepEntries));
       if (compactTo > offset) {
         for (let i = offset + 1; i <= compactTo; i++) batch.del(entryKey(i));
-        const dummy = ents[compactTo - offset] as Entry;
-        batch.put(COMPACTION_KEY, encodeCompactionPoint(dummy.index, dummy.term));
-        ents = [{ index: dummy.index, term: dummy.term, type: 'normal', data: EMPTY }, ...ents.slice(compactTo - offset + 1)];
+        batch.put(COMPACTION_KEY, encodeCompactionPoint(compactTo, this.term(compactTo)));
       }
       await batch.write({ sync: true });
-      this.snap = snap;
-      this.ents = ents;
-      return snap;
+      this.mem.createSnapshot(index, confState, data);
+      this.mem.compact(compactTo);
+      return this.mem.snapshot();
     } finally {
       this.writing = false;
     }
@@ -225,32 +210,8 @@ export class LevelRaftStorage implements RaftStorage {
     await this.db.close();
   }
 
-  private appendTo(batch: ReturnType<Db['batch']>, ents: Entry[], entries: readonly Entry[]): Entry[] {
-    const first = (entries[0] as Entry).index;
-    for (let i = 1; i < entries.length; i++) assert((entries[i] as Entry).index === first + i, 'append: entries not contiguous');
-    const offset = (ents[0] as Entry).index;
-    const lastIndex = offset + ents.length - 1;
-    const skip = Math.max(0, offset + 1 - first);
-    if (skip >= entries.length) return ents;
-    const start = first + skip;
-    if (start > lastIndex + 1) throw new StorageRangeError(`append at ${start} leaves a gap after ${lastIndex}`);
-    const newLast = first + entries.length - 1;
-    for (let i = newLast + 1; i <= lastIndex; i++) batch.del(entryKey(i));
-    const next = ents.slice(0, start - offset);
-    for (let i = skip; i < entries.length; i++) {
-      const e = entries[i] as Entry;
-      batch.put(entryKey(e.index), encodeEntry(e));
-      next.push(e);
-    }
-    return next;
-  }
-
   private beginWrite(): void {
     assert(!this.writing, 'raft storage writes must not overlap');
     this.writing = true;
-  }
-
-  private offset(): number {
-    return (this.ents[0] as Entry).index;
   }
 }
