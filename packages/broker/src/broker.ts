@@ -115,7 +115,7 @@ export class Broker {
     this.unlock = await lockDataDir(this.dataDir);
     const metrics = createBrokerMetrics(this.registry);
 
-    const metadata = this.opts.metadataStore ?? new LevelMetadataStore(join(this.dataDir, METADATA_DIR), this.nodeId, this.logger.child({ component: 'metadata' }));
+    const metadata = this.opts.metadataStore ?? new LevelMetadataStore(join(this.dataDir, METADATA_DIR), this.logger.child({ component: 'metadata' }));
     this.metadata = metadata;
     await metadata.open({ clusterId: config.stringOrNull('cluster.id') });
     const image = metadata.image();

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Level } from 'level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaProtocolError, randomUuid, silentLogger, type MetadataRecord } from '@fluxo/common';
 import { LevelMetadataStore } from './level-metadata-store.js';
@@ -30,7 +29,7 @@ describe('LevelMetadataStore', () => {
     return join(d, 'db');
   };
   const openStore = async (location: string, clusterId: string | null = null): Promise<LevelMetadataStore> => {
-    const store = new LevelMetadataStore(location, NODE, silentLogger());
+    const store = new LevelMetadataStore(location, silentLogger());
     await store.open({ clusterId });
     return store;
   };
@@ -99,39 +98,7 @@ describe('LevelMetadataStore', () => {
     const location = await tmp();
     const store = await openStore(location, 'aaa');
     await store.close();
-    const other = new LevelMetadataStore(location, NODE, silentLogger());
+    const other = new LevelMetadataStore(location, silentLogger());
     await expect(other.open({ clusterId: 'bbb' })).rejects.toMatchObject({ code: ErrorCode.INCONSISTENT_CLUSTER_ID });
-  });
-
-  it('upgrades entries stored before the shared record schema and rewrites them', async () => {
-    const location = await tmp();
-    const id = randomUuid();
-    const old = new Level<string, object>(location, { valueEncoding: 'json' });
-    await old.batch([
-      { type: 'put', key: 'cluster/id', value: { clusterId: 'old-cluster' } },
-      { type: 'put', key: 'topic/t', value: { name: 't', topicId: id, partitionCount: 2, configs: { 'retention.ms': '5' } } },
-      { type: 'put', key: `broker/${NODE}`, value: { nodeId: NODE, host: 'h', port: 9092, rack: null } },
-    ]);
-    await old.close();
-
-    const store = await openStore(location);
-    const image = store.image();
-    expect(store.clusterId()).toBe('old-cluster');
-    expect(image.appliedIndex).toBe(0);
-    expect(image.topics.get('t')).toEqual({ name: 't', topicId: id, partitionCount: 2, configs: { 'retention.ms': '5' }, partitions: [0, 1].map(onNode) });
-    expect(image.brokers.get(NODE)).toMatchObject({ nodeId: NODE, host: 'h', port: 9092, brokerEpoch: 0, fenced: true, endpoints: [{ listener: 'PLAINTEXT', host: 'h', port: 9092 }] });
-    await store.close();
-
-    const raw = new Level<string, object>(location, { valueEncoding: 'json' });
-    expect(await raw.get('topic/t')).toEqual(image.topics.get('t'));
-    expect(await raw.get(`broker/${NODE}`)).toEqual(image.brokers.get(NODE));
-    await raw.close();
-    // The upgraded image takes the shared records like any other.
-    const reopened = await openStore(location);
-    expect(reopened.image()).toEqual(image);
-    await registerLocalBroker(reopened, { nodeId: NODE, host: 'h', port: 9092, rack: null });
-    await reopened.commit([partitionsAdded(id, 2, 3)]);
-    expect(reopened.image().topics.get('t')!.partitions).toEqual([0, 1, 2].map(onNode));
-    await reopened.close();
   });
 });

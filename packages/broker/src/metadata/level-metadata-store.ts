@@ -13,7 +13,6 @@ import {
   type MetadataRecord,
   type TopicState,
 } from '@fluxo/common';
-import { isLegacyBroker, isLegacyTopic, upgradeBroker, upgradeTopic, type StoredBroker, type StoredTopic } from './legacy-shapes.js';
 import type { MetadataListener, MetadataStore } from './metadata-store.js';
 
 const CLUSTER_ID_KEY = 'cluster/id';
@@ -21,7 +20,7 @@ const APPLIED_INDEX_KEY = 'cluster/applied-index';
 const TOPIC_PREFIX = 'topic/';
 const BROKER_PREFIX = 'broker/';
 
-type Stored = { clusterId: string } | { appliedIndex: number } | StoredTopic | StoredBroker;
+type Stored = { clusterId: string } | { appliedIndex: number } | TopicState | BrokerState;
 
 /**
  * MetadataStore on a LevelDB database (one per node): the node is its own controller. Commits apply the
@@ -39,8 +38,6 @@ export class LevelMetadataStore implements MetadataStore {
 
   constructor(
     private readonly location: string,
-    /** This node: the replica, ISR and leader of partitions in entries stored before the shared schema. */
-    private readonly nodeId: number,
     private readonly logger: Logger,
   ) {}
 
@@ -54,27 +51,18 @@ export class LevelMetadataStore implements MetadataStore {
     const topics = new Map<string, TopicState>();
     const topicsById = new Map<string, TopicState>();
     const brokers = new Map<number, BrokerState>();
-    const upgrade = db.batch();
     for await (const [key, value] of db.iterator()) {
       if (key === CLUSTER_ID_KEY) clusterId = (value as { clusterId: string }).clusterId;
       else if (key === APPLIED_INDEX_KEY) appliedIndex = (value as { appliedIndex: number }).appliedIndex;
       else if (key.startsWith(TOPIC_PREFIX)) {
-        const stored = value as StoredTopic;
-        const t = isLegacyTopic(stored) ? upgradeTopic(stored, this.nodeId) : stored;
-        if (t !== stored) upgrade.put(key, t);
+        const t = value as TopicState;
         topics.set(t.name, t);
         topicsById.set(t.topicId, t);
       } else if (key.startsWith(BROKER_PREFIX)) {
-        const stored = value as StoredBroker;
-        const b = isLegacyBroker(stored) ? upgradeBroker(stored) : stored;
-        if (b !== stored) upgrade.put(key, b);
+        const b = value as BrokerState;
         brokers.set(b.nodeId, b);
       }
     }
-    if (upgrade.length > 0) {
-      await upgrade.write({ sync: true });
-      this.logger.info({ entries: upgrade.length }, 'metadata entries upgraded to the shared record schema');
-    } else await upgrade.close();
     if (clusterId === null) {
       clusterId = opts.clusterId ?? randomUuid();
       if (opts.clusterId !== null && opts.clusterId.length === 0) throw new ConfigError('cluster.id', 'must not be empty');
