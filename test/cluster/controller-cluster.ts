@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControllerClient, type QuorumStatus } from '@fluxo/controller';
 
-/** Spawns real controller processes (packages/controller/dist/main.js) for multi-process tests. */
+/** Spawns real controller processes (`fluxo start` with process.roles=controller) for multi-process tests. */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CONTROLLER_MAIN = path.join(REPO_ROOT, 'packages/controller/dist/main.js');
+export const CONTROLLER_MAIN = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
 
 export interface LogLine {
   readonly msg?: string;
@@ -60,7 +60,7 @@ export class ControllerProcess {
   }
 
   get raftDir(): string {
-    return path.join(this.dataDir, 'raft');
+    return path.join(this.dataDir, '__cluster_metadata-0', 'raft');
   }
 
   running(): boolean {
@@ -153,7 +153,7 @@ export class ControllerCluster {
   }
 
   static async start(options: ClusterOptions): Promise<ControllerCluster> {
-    if (!fs.existsSync(CONTROLLER_MAIN)) throw new Error(`${CONTROLLER_MAIN} does not exist: build first with \`npx tsc -b packages/controller\``);
+    if (!fs.existsSync(CONTROLLER_MAIN)) throw new Error(`${CONTROLLER_MAIN} does not exist: build first with \`npx tsc -b\``);
     const baseDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fluxo-quorum-'));
     const ports: number[] = [];
     for (let i = 0; i < options.size; i++) ports.push(await freePort());
@@ -161,17 +161,18 @@ export class ControllerCluster {
     const nodes = ports.map((port, i) => {
       const nodeId = i + 1;
       const dataDir = path.join(baseDir, `node-${nodeId}`);
-      const args = [
-        '--node-id', String(nodeId),
-        '--voters', voters,
-        '--data-dir', dataDir,
-        '--port', String(port),
-        '--tick-ms', String(options.tickMs),
-        '--election-ticks', String(options.electionTicks),
-        '--broker-session-timeout-ms', String(options.brokerSessionTimeoutMs),
-        '--proposal-timeout-ms', String(options.proposalTimeoutMs),
-        ...(options.snapshotIntervalEntries !== undefined ? ['--snapshot-interval-entries', String(options.snapshotIntervalEntries)] : []),
-      ];
+      const set = {
+        'node.id': String(nodeId),
+        'process.roles': 'controller',
+        'controller.quorum.voters': voters,
+        listeners: `CONTROLLER://127.0.0.1:${port}`,
+        // The raft tick is a tenth of the election timeout.
+        'controller.quorum.election.timeout.ms': String(options.tickMs * options.electionTicks),
+        'broker.session.timeout.ms': String(options.brokerSessionTimeoutMs),
+        'controller.quorum.request.timeout.ms': String(Math.ceil(options.proposalTimeoutMs / 2)),
+        ...(options.snapshotIntervalEntries !== undefined ? { 'metadata.snapshot.interval.entries': String(options.snapshotIntervalEntries) } : {}),
+      };
+      const args = ['start', '--data-dir', dataDir, ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`])];
       return new ControllerProcess(nodeId, port, dataDir, args);
     });
     const cluster = new ControllerCluster(nodes, baseDir, options);

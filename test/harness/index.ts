@@ -6,3 +6,4 @@ export * from './tools.js';
 export * from './kcat.js';
 export * from './segments.js';
 export * from './python.js';
+export * from './cluster.js';

@@ -17,7 +17,6 @@ import { createHandlerRegistry } from './handlers/index.js';
 import { OpsServer } from './http/ops-server.js';
 import { BrokerRouter } from './handlers/router.js';
 import { LevelMetadataStore } from './metadata/level-metadata-store.js';
-import { registerLocalBroker } from './metadata/local-registration.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { createBrokerMetrics } from './metrics.js';
 import { SocketServer } from './network/socket-server.js';
@@ -141,7 +140,7 @@ export class Broker {
     this.topicRegistry = topics;
     await topics.load(image);
     this.unsubscribe = metadata.subscribe((records, next) => topics.apply(records, next));
-    const admin = new TopicAdmin(this.nodeId, config, metadata, topics, this.logger.child({ component: 'admin' }));
+    const admin = new TopicAdmin(config, metadata, topics, this.logger.child({ component: 'admin' }));
     // After the logs are open: the coordinator rebuilds groups and offsets from __consumer_offsets.
     const groups = new GroupCoordinator({
       config: groupConfigFrom(config),
@@ -190,7 +189,7 @@ export class Broker {
     this.server = server;
     this.boundPort = server.port;
     const self = this.advertised();
-    await registerLocalBroker(metadata, { nodeId: this.nodeId, ...self });
+    await metadata.registerBroker({ nodeId: this.nodeId, rack: self.rack, endpoints: [{ listener: 'PLAINTEXT', host: self.host, port: self.port }] });
     // The parent logger: this line carries nodeId itself (the CLI and test harnesses parse it).
     this.opts.logger.info(
       { host: self.host, port: self.port, metricsPort: this.metricsPort, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.clusterId(), topics: image.topics.size },
@@ -239,6 +238,8 @@ export class Broker {
   }
 
   private async shutdown(): Promise<void> {
+    // Kafka's controlled shutdown: leadership moves to other replicas while this node still serves.
+    if (this.server !== null) await this.metadata?.controlledShutdown().catch((err: unknown) => this.logger.warn({ err }, 'controlled shutdown failed; stopping anyway'));
     await this.server?.stop();
     this.server = null;
     // Before the logs close: pending joins/syncs answer NOT_COORDINATOR, timers stop.

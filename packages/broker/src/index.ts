@@ -6,3 +6,4 @@ export type { MetadataStore, MetadataListener } from './metadata/metadata-store.
 export { LevelMetadataStore } from './metadata/level-metadata-store.js';
 export { createHandlerRegistry } from './handlers/index.js';
 export type { AdvertisedVersion } from './handlers/registry.js';
+export { OpsServer, type OpsServerOptions } from './http/ops-server.js';

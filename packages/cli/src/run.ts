@@ -1,6 +1,8 @@
 import { parseCommandArgs } from './args.js';
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.js';
+import { clusterCommands, clusterHelp } from './commands/cluster.js';
 import type { Command } from './commands/command.js';
+import { configCheckCommand } from './commands/config.js';
 import { consumeCommand } from './commands/consume.js';
 import { groupCommands, groupHelp } from './commands/group.js';
 import { produceCommand } from './commands/produce.js';
@@ -10,10 +12,10 @@ import type { Io } from './io.js';
 
 export const VERSION = '0.1.0';
 
-export const commands: Command[] = [startCommand, ...topicCommands, ...groupCommands, produceCommand, consumeCommand];
+export const commands: Command[] = [startCommand, ...topicCommands, ...groupCommands, ...clusterCommands, produceCommand, consumeCommand, configCheckCommand];
 
 /** Command families with a help page of their own (`fluxo topic`, `fluxo group`). */
-const FAMILIES: Record<string, () => string> = { topic: topicHelp, group: groupHelp };
+const FAMILIES: Record<string, () => string> = { topic: topicHelp, group: groupHelp, cluster: clusterHelp };
 
 export function mainHelp(): string {
   return `fluxo ${VERSION} — a Kafka-compatible event-streaming platform
@@ -32,8 +34,14 @@ Commands:
   group reset-offsets   plan or commit new offsets (dry run unless --execute)
   group delete          delete groups
   group delete-offsets  delete a group's offsets of some topics
+  cluster up            start a local multi-process cluster (or restart its stopped nodes)
+  cluster down          stop a local cluster
+  cluster quorum        show the controller quorum: leader, term, voters and their lag
+  cluster elect-leaders move leadership to preferred replicas (or elect unclean leaders)
+  cluster reassign      move partition replicas to other brokers (execute, verify, cancel, list)
   produce               ${produceCommand.summary}
   consume               ${consumeCommand.summary}
+  config check          validate a properties file and print its non-default settings
 
 Every client command takes -b/--bootstrap-server HOST:PORT (default 127.0.0.1:9092).
 Run \`fluxo <command> --help\` for details.

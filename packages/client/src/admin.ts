@@ -7,6 +7,23 @@ import { GroupAdmin, type GroupDescription, type GroupListing, type OffsetReset,
 import type { CommittedOffset, OffsetToCommit } from './group/offsets.js';
 import type { TopicPartition } from './group/topic-partition.js';
 
+/** One partition's answer to an election or reassignment (errorCode 0 = done). */
+export interface PartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export interface QuorumDescription {
+  readonly leaderId: number;
+  /** Raft term. */
+  readonly leaderEpoch: number;
+  /** Commit index of the metadata log. */
+  readonly highWatermark: number;
+  readonly voters: readonly { nodeId: number; logEndOffset: number; lag: number; lastFetchTimestamp: number; lastCaughtUpTimestamp: number }[];
+}
+
 export type AdminOptions = ClusterOptions;
 
 export interface NewTopic {
@@ -404,6 +421,77 @@ export class Admin {
       );
       return out.sort((a, b) => a.partition - b.partition);
     });
+  }
+
+  /**
+   * The controller quorum (DescribeQuorum, like kafka-metadata-quorum.sh describe --status): leader, term, the
+   * metadata log's high watermark and each voter's log end and lag. Any broker answers (it asks the controller).
+   */
+  async describeQuorum(): Promise<QuorumDescription> {
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection();
+      return connection.send(apis.DescribeQuorum, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] });
+    });
+    if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, `describe quorum failed (${errorName(response.errorCode)}): ${response.errorMessage ?? ''}`);
+    const p = response.topics[0]?.partitions[0];
+    if (p === undefined) throw new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, 'describe quorum: empty answer');
+    if (p.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(p.errorCode, `describe quorum failed (${errorName(p.errorCode)}): ${p.errorMessage ?? ''}`);
+    const highWatermark = p.highWatermark;
+    return {
+      leaderId: p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+      highWatermark,
+      voters: p.currentVoters.map((v) => ({
+        nodeId: v.replicaId,
+        logEndOffset: v.logEndOffset,
+        lag: v.logEndOffset < 0 ? -1 : Math.max(0, highWatermark - v.logEndOffset),
+        lastFetchTimestamp: v.lastFetchTimestamp ?? -1,
+        lastCaughtUpTimestamp: v.lastCaughtUpTimestamp ?? -1,
+      })),
+    };
+  }
+
+  /**
+   * Kafka's ElectLeaders: 'preferred' moves leadership back to each partition's first replica; 'unclean' elects
+   * any alive replica for a leaderless partition (may lose acknowledged records). No partitions = all.
+   */
+  async electLeaders(options: { type?: 'preferred' | 'unclean'; partitions?: { topic: string; partition: number }[]; timeoutMs?: number } = {}): Promise<PartitionResult[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of options.partitions ?? []) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection();
+      return connection.send(apis.ElectLeaders, {
+        electionType: options.type === 'unclean' ? 1 : 0,
+        topicPartitions: options.partitions === undefined ? null : [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        timeoutMs: options.timeoutMs ?? 30_000,
+      });
+    });
+    if ((response.errorCode ?? 0) !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode ?? 0, `elect leaders failed (${errorName(response.errorCode ?? 0)})`);
+    this.cluster.markStale();
+    return response.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, errorCode: p.errorCode, errorMessage: p.errorMessage ?? null })));
+  }
+
+  /** Kafka's AlterPartitionReassignments (KIP-455): `replicas` null cancels a partition's ongoing move. */
+  async alterPartitionReassignments(options: { reassignments: { topic: string; partition: number; replicas: number[] | null }[]; timeoutMs?: number }): Promise<PartitionResult[]> {
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const r of options.reassignments) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { partitionIndex: r.partition, replicas: r.replicas }]);
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection();
+      return connection.send(apis.AlterPartitionReassignments, { timeoutMs: options.timeoutMs ?? 30_000, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) });
+    });
+    if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, `alter reassignments failed (${errorName(response.errorCode)}): ${response.errorMessage ?? ''}`);
+    this.cluster.markStale();
+    return response.responses.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode, errorMessage: p.errorMessage ?? null })));
+  }
+
+  /** Ongoing reassignments (all, or of the given topics). */
+  async listPartitionReassignments(topics?: string[]): Promise<{ topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[]> {
+    const response = await this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection();
+      return connection.send(apis.ListPartitionReassignments, { timeoutMs: 30_000, topics: topics === undefined ? null : topics.map((name) => ({ name, partitionIndexes: [] })) });
+    });
+    if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, `list reassignments failed (${errorName(response.errorCode)})`);
+    return response.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, adding: p.addingReplicas, removing: p.removingReplicas })));
   }
 
   /** Offsets of every partition of a topic: earliest, latest, or the first at or after a timestamp (-1 if none). */

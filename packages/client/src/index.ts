@@ -49,6 +49,8 @@ export {
   type TopicDescription,
   type PartitionDescription,
   type PartitionOffset,
+  type PartitionResult,
+  type QuorumDescription,
 } from './admin.js';
 export { listOffsets, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type OffsetSpec, type IsolationLevel } from './list-offsets.js';
 export { ClientMetrics } from './metrics.js';

@@ -76,6 +76,19 @@ export const BROKER_CONFIG: ConfigDef = new ConfigDef()
   .define(int('node.id', 1, 'This node\'s id in the cluster', { min: 0 }))
   .define({ name: 'process.roles', type: 'list', default: ['broker', 'controller'], doc: 'broker, controller or both', eachOf: ['broker', 'controller'] })
   .define({ name: 'listeners', type: 'list', default: ['PLAINTEXT://127.0.0.1:9092'], doc: 'Where the Kafka protocol listener binds' })
+  .define({ name: 'controller.quorum.voters', type: 'string', default: null, doc: 'Controller quorum id@host:port,...; set = cluster mode (unset: a single node that is its own controller)' })
+  .define({ name: 'controller.listener.names', type: 'list', default: ['CONTROLLER'], doc: 'Listener name(s) of the controller gRPC endpoint in listeners' })
+  .define(int('controller.quorum.election.timeout.ms', 1000, 'Raft election timeout (randomized up to twice this)', { min: 10 }))
+  .define(int('controller.quorum.request.timeout.ms', 2000, 'Deadline of one call to a controller', { min: 1 }))
+  .define(int('broker.session.timeout.ms', 9000, 'A broker not heard from for this long is fenced', { min: 1 }))
+  .define(int('broker.heartbeat.interval.ms', 2000, 'How often a broker heartbeats to the active controller', { min: 1 }))
+  .define(int('request.timeout.ms', 30000, 'How long a broker keeps retrying a request forwarded to the controller', { min: 1 }))
+  .define({ name: 'controlled.shutdown.enable', type: 'boolean', default: true, doc: 'Move partition leadership away before a broker stops' })
+  // Fluxo's own (Kafka snapshots by bytes and time): the controller snapshots its image and compacts its Raft log.
+  .define({ name: 'auto.leader.rebalance.enable', type: 'boolean', default: true, doc: 'Controller: move leadership back to preferred replicas when brokers are imbalanced' })
+  .define(long('leader.imbalance.check.interval.seconds', 300, 'Controller: how often the leader imbalance is checked', { min: 1 }))
+  .define(int('leader.imbalance.per.broker.percentage', 10, 'Controller: imbalance (partitions a broker prefers but does not lead, %) that triggers a rebalance', { min: 0, max: 100 }))
+  .define(int('metadata.snapshot.interval.entries', 1000, 'Controller: snapshot the metadata image every this many applied log entries', { min: 1 }))
   .define({ name: 'advertised.listeners', type: 'list', default: null, doc: 'Address clients are told to dial; defaults to listeners' })
   .define({ name: 'log.dirs', type: 'string', default: './data', doc: 'Data directory (one per node)' })
   .define({ name: 'broker.rack', type: 'string', default: null, doc: 'Rack or availability zone of this broker' })
@@ -95,6 +108,7 @@ export const BROKER_CONFIG: ConfigDef = new ConfigDef()
   .define(int('queued.max.requests', 500, 'In-flight requests per connection before reading pauses', { min: 1 }))
   .define(long('connections.max.idle.ms', 600_000, 'Close connections idle this long', { min: 1 }))
   .define(int('metrics.port', -1, 'HTTP port for /metrics, /health and /ready; -1 disables', { min: -1, max: 65535 }))
+  .define({ name: 'log.level', type: 'string', default: null, doc: 'Log level (FLUXO_LOG_LEVEL); null: info', oneOf: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
   .define(long('group.initial.rebalance.delay.ms', 3000, 'Delay of the first rebalance of an empty group', { min: 0 }))
   .define(int('offsets.topic.num.partitions', 50, 'Partitions of __consumer_offsets', { min: 1 }))
   .define(int('offsets.topic.replication.factor', 1, 'Replication factor of __consumer_offsets', { min: 1 }))
@@ -104,7 +118,22 @@ export const BROKER_CONFIG: ConfigDef = new ConfigDef()
   .define(int('group.min.session.timeout.ms', 6000, 'Smallest session timeout a member may ask for', { min: 0 }))
   .define(int('group.max.session.timeout.ms', 1_800_000, 'Largest session timeout a member may ask for', { min: 0 }))
   // Kafka's default is unlimited; Fluxo bounds a group so its metadata record stays storable.
-  .define(int('group.max.size', 1000, 'Most members one consumer group may have', { min: 1 }));
+  .define(int('group.max.size', 1000, 'Most members one consumer group may have', { min: 1 }))
+  // Partition replication between brokers (Kafka's replica.* keys and defaults).
+  .define(long('replica.lag.time.max.ms', 30_000, 'A follower that has not caught up with the leader for this long leaves the ISR', { min: 1 }))
+  .define(int('replica.fetch.max.bytes', 1024 * 1024, 'Bytes a follower fetch asks for per partition (at least one whole batch is sent)', { min: 0 }))
+  .define(int('replica.fetch.response.max.bytes', 10 * 1024 * 1024, 'Bytes a follower fetch asks for in total', { min: 0 }))
+  .define(int('replica.fetch.wait.max.ms', 500, 'How long the leader holds a follower fetch that has nothing to return', { min: 0 }))
+  .define(int('replica.fetch.min.bytes', 1, 'Bytes a follower fetch waits for before the leader answers', { min: 1 }))
+  .define(int('replica.fetch.backoff.ms', 1000, 'Pause of a follower partition after a fetch error', { min: 0 }))
+  .define(int('replica.socket.timeout.ms', 30_000, 'A follower fetch or epoch request unanswered this long beyond its wait fails', { min: 1 }))
+  .define(long('replica.high.watermark.checkpoint.interval.ms', 5000, 'How often each partition checkpoints its high watermark', { min: 1 }))
+  .define({
+    name: 'replica.selector.class',
+    type: 'string',
+    default: null,
+    doc: 'org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers with client.rack fetch from an in-sync replica in their rack (KIP-392)',
+  });
 // Broker-level defaults of every topic key (log.retention.ms, log.segment.bytes, ...).
 for (const { topicKey, brokerKey } of TOPIC_CONFIG_KEYS) {
   if (!BROKER_CONFIG.has(brokerKey)) BROKER_CONFIG.define({ ...topicKey, name: brokerKey });

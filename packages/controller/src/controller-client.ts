@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { DecodeError, ErrorCode, KafkaProtocolError, type MetadataImageJson } from '@fluxo/common';
+import { DecodeError, ErrorCode, KafkaProtocolError, type MetadataImageJson, type MetadataRecord, type PartitionOutcome } from '@fluxo/common';
 import { CONTROLLER_METHODS } from './grpc-server.js';
 import { Proto, safeInt, type PlainObject, type ProtoType } from './transport/protos.js';
 
@@ -15,6 +15,10 @@ export interface QuorumStatus {
   readonly lastIndex: number;
   readonly voters: readonly number[];
   readonly voterStates: readonly { nodeId: number; matchIndex: number; lagEntries: number; lastContactMsAgo: number }[];
+}
+
+function outcomesOf(r: PlainObject): PartitionOutcome[] {
+  return (r.outcomes as PlainObject[]).map((o) => ({ topic: String(o.topic), partition: Number(o.partition), errorCode: Number(o.errorCode), errorMessage: String(o.errorMessage) }));
 }
 
 /**
@@ -71,6 +75,28 @@ export class ControllerClient {
   async brokerHeartbeat(brokerId: number, brokerEpoch: number, wantFence = false): Promise<{ isFenced: boolean; leaseMs: number }> {
     const r = await this.call('BrokerHeartbeat', Proto.BrokerHeartbeatRequest, Proto.BrokerHeartbeatResponse, { brokerId, brokerEpoch: String(brokerEpoch), wantFence });
     return { isFenced: r.isFenced === true, leaseMs: Number(r.leaseMs) };
+  }
+
+  /** Forwards a broker's metadata change; resolves with the log index it was applied at. */
+  async commitRecords(brokerId: number, brokerEpoch: number, records: readonly MetadataRecord[]): Promise<number> {
+    const r = await this.call('CommitRecords', Proto.CommitRecordsRequest, Proto.CommitRecordsResponse, {
+      brokerId,
+      brokerEpoch: String(brokerEpoch),
+      records: Buffer.from(JSON.stringify(records)),
+    });
+    return safeInt(r.committedIndex, 'committedIndex');
+  }
+
+  async electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
+    const r = await this.call('ElectLeaders', Proto.ElectLeadersRequest, Proto.PartitionOutcomesResponse, { electionType, partitions: partitions ?? [], all: partitions === null });
+    return outcomesOf(r);
+  }
+
+  async alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
+    const r = await this.call('AlterReassignments', Proto.AlterReassignmentsRequest, Proto.PartitionOutcomesResponse, {
+      targets: targets.map((t) => ({ topic: t.topic, partition: t.partition, replicas: t.replicas ?? [], cancel: t.replicas === null })),
+    });
+    return outcomesOf(r);
   }
 
   async getMetadata(): Promise<{ appliedIndex: number; image: MetadataImageJson }> {

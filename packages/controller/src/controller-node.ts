@@ -8,6 +8,11 @@ import {
   KafkaProtocolError,
   TOPIC_CONFIG,
   applyBatch,
+  assignReplicas,
+  dueReassignmentCompletions,
+  electLeader,
+  preferredElectionsDue,
+  startReassignment,
   imageFromJson,
   imageToJson,
   randomUuid,
@@ -17,12 +22,12 @@ import {
   type MetadataImage,
   type MetadataImageJson,
   type MetadataRecord,
+  type PartitionOutcome,
   type Registry,
 } from '@fluxo/common';
 import { ProposalDroppedError, RaftNode, type Entry, type Message, type NodeId, type Ready, type SoftState } from '@fluxo/raft';
 import { controllerMetrics, type ControllerMetrics } from './controller-metrics.js';
 import { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
-import { assignReplicas } from './metadata/placement.js';
 import { decodeRecords, encodeRecords } from './metadata/record-codec.js';
 import { MetadataWatchers, type WatchSink } from './metadata-watchers.js';
 import { PendingProposals, type Committed } from './proposals.js';
@@ -103,6 +108,10 @@ export class ControllerNode {
   private readonly fencing = new Set<number>();
   private readonly unfencing = new Set<number>();
   private lastWarnMs = new Map<string, number>();
+  /** A reassignment-completion / rebalance proposal is in flight: the next is computed from its result. */
+  private completing = false;
+  private rebalancing = false;
+  private lastRebalanceCheckMs = Date.now();
 
   constructor(
     readonly config: ControllerConfig,
@@ -175,7 +184,11 @@ export class ControllerNode {
   private onTick(): void {
     if (this.stopped) return;
     this.guard(() => this.raft.tick());
-    if (this.active) this.checkLeases();
+    if (this.active) {
+      this.checkLeases();
+      this.maybeCompleteReassignments();
+      this.maybeRebalanceLeaders();
+    }
     this.updateMetrics();
     this.kick();
   }
@@ -238,6 +251,8 @@ export class ControllerNode {
   private applyEntry(e: Entry): void {
     if (e.type === 'confChange' || e.data.byteLength === 0) {
       this.pending.applied(e.index, e.term, this.image, null);
+      // An empty batch still tells brokers how far the log is applied (they wait for an index to catch up).
+      this.watchers.applied(e.index, []);
       return;
     }
     let records: MetadataRecord[];
@@ -247,6 +262,7 @@ export class ControllerNode {
       // Same bytes on every node: all skip it, so the state machines stay identical.
       this.logger.error({ err, index: e.index, term: e.term }, 'skipping undecodable metadata log entry');
       this.pending.applied(e.index, e.term, this.image, err as FluxoError);
+      this.watchers.applied(e.index, []);
       return;
     }
     try {
@@ -255,6 +271,7 @@ export class ControllerNode {
       if (!(err instanceof KafkaProtocolError)) throw err;
       this.logger.debug({ index: e.index, code: err.code, msg: err.message }, 'metadata batch conflicts with the state; skipped');
       this.pending.applied(e.index, e.term, this.image, err);
+      this.watchers.applied(e.index, []);
       return;
     }
     this.pending.applied(e.index, e.term, this.image, null);
@@ -366,6 +383,124 @@ export class ControllerNode {
     const topicId = randomUuid();
     const committed = await this.propose([{ type: 'TopicCreated', name: args.name, topicId, partitionCount: numPartitions, configs: { ...args.configs }, partitions }]);
     return { topicId, index: committed.index };
+  }
+
+  /**
+   * A broker's forwarded metadata change. Topic admin records are checked again when applied (a conflict
+   * fails the batch on every node alike); broker records are the controller's own. A PartitionChanged from a
+   * broker is Kafka's AlterPartition: only the partition's current leader, unfenced and at its current broker
+   * epoch, may change the ISR (not the leader), and only to unfenced replicas (KIP-841).
+   */
+  async commitRecords(brokerId: number, brokerEpoch: number, records: readonly MetadataRecord[]): Promise<{ index: number }> {
+    this.requireLeader();
+    for (const r of records) {
+      switch (r.type) {
+        case 'BrokerRegistered':
+        case 'BrokerFenced':
+        case 'BrokerUnfenced':
+        case 'PartitionReassigned':
+          throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, `${r.type} records are written by the controller only`);
+        case 'PartitionChanged':
+          this.checkAlterPartition(brokerId, brokerEpoch, r);
+          break;
+        default:
+          break;
+      }
+    }
+    const committed = await this.propose(records);
+    return { index: committed.index };
+  }
+
+  private checkAlterPartition(brokerId: number, brokerEpoch: number, r: Extract<MetadataRecord, { type: 'PartitionChanged' }>): void {
+    const broker = this.image.brokers.get(brokerId);
+    if (broker === undefined) throw new KafkaProtocolError(ErrorCode.BROKER_ID_NOT_REGISTERED, `broker ${brokerId} is not registered`);
+    if (broker.brokerEpoch !== brokerEpoch) throw new KafkaProtocolError(ErrorCode.STALE_BROKER_EPOCH, `broker ${brokerId} epoch is ${broker.brokerEpoch}, not ${brokerEpoch}`);
+    if (broker.fenced) throw new KafkaProtocolError(ErrorCode.STALE_BROKER_EPOCH, `broker ${brokerId} is fenced`);
+    const t = this.image.topicsById.get(r.topicId);
+    const p = t?.partitions[r.partition];
+    if (t === undefined || p === undefined) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${r.topicId}-${r.partition} does not exist`);
+    if (p.leader !== brokerId || r.leader !== brokerId) {
+      throw new KafkaProtocolError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${brokerId} is not the leader of ${t.name}-${r.partition} (leader ${p.leader})`);
+    }
+    if (p.partitionEpoch !== r.partitionEpoch) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_UPDATE_VERSION, `${t.name}-${r.partition} is at partition epoch ${p.partitionEpoch}, not ${r.partitionEpoch}`);
+    }
+    for (const id of r.isr) {
+      const b = this.image.brokers.get(id);
+      if (id !== brokerId && !p.isr.includes(id) && (b === undefined || b.fenced)) {
+        throw new KafkaProtocolError(ErrorCode.INELIGIBLE_REPLICA, `broker ${id} is fenced or unknown and cannot join the ISR of ${t.name}-${r.partition}`);
+      }
+    }
+  }
+
+  /**
+   * Kafka's ElectLeaders: `partitions` null means every partition (then partitions that need no election are
+   * left out of the answer, as Kafka does). All elections are one batch, computed from one image.
+   */
+  async electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
+    this.requireLeader();
+    const targets = partitions ?? [...this.image.topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
+    return this.proposePartitionOps(targets, (tp) => electLeader(this.image, tp.topic, tp.partition, electionType), partitions === null);
+  }
+
+  /** Kafka's AlterPartitionReassignments: `replicas` null cancels a partition's ongoing reassignment. */
+  async alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
+    this.requireLeader();
+    const outcomes = await this.proposePartitionOps(targets, (tp) => startReassignment(this.image, tp.topic, tp.partition, tp.replicas), false);
+    for (const o of outcomes) if (o.errorCode === 0) this.logger.info({ topic: o.topic, partition: o.partition }, 'partition reassignment changed');
+    return outcomes;
+  }
+
+  private async proposePartitionOps<T extends { topic: string; partition: number }>(
+    targets: readonly T[],
+    op: (tp: T) => ReturnType<typeof electLeader>,
+    omitNotNeeded: boolean,
+  ): Promise<PartitionOutcome[]> {
+    const records: MetadataRecord[] = [];
+    const outcomes: PartitionOutcome[] = [];
+    for (const tp of targets) {
+      const r = op(tp);
+      if ('record' in r) {
+        records.push(r.record);
+        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
+      } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
+        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
+      }
+    }
+    if (records.length > 0) await this.propose(records);
+    return outcomes;
+  }
+
+  /** Completes reassignments whose new replicas have joined the ISR (one proposal at a time). */
+  private maybeCompleteReassignments(): void {
+    if (this.completing) return;
+    const due = dueReassignmentCompletions(this.image);
+    if (due.length === 0) return;
+    this.completing = true;
+    void this.propose(due)
+      .then(() => this.logger.info({ partitions: due.length }, 'partition reassignments completed'))
+      .catch((err: unknown) => this.logger.warn({ err }, 'completing reassignments failed; retried on a later tick'))
+      .finally(() => {
+        this.completing = false;
+      });
+  }
+
+  /** Kafka's auto.leader.rebalance.enable: every leader.imbalance.check.interval, preferred elections where due. */
+  private maybeRebalanceLeaders(): void {
+    const c = this.config;
+    if (!c.autoLeaderRebalanceEnable || this.rebalancing) return;
+    const now = Date.now();
+    if (now - this.lastRebalanceCheckMs < c.leaderImbalanceCheckIntervalMs) return;
+    this.lastRebalanceCheckMs = now;
+    const due = preferredElectionsDue(this.image, c.leaderImbalancePerBrokerPercentage);
+    if (due.length === 0) return;
+    this.rebalancing = true;
+    void this.propose(due)
+      .then(() => this.logger.info({ partitions: due.length }, 'preferred leaders restored (auto leader rebalance)'))
+      .catch((err: unknown) => this.logger.warn({ err }, 'auto leader rebalance failed; retried at the next check'))
+      .finally(() => {
+        this.rebalancing = false;
+      });
   }
 
   async registerBroker(args: RegisterBrokerArgs): Promise<{ brokerEpoch: number }> {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { DecodeError, ErrorCode, FluxoError, imageToJson, type BrokerEndpoint, type Logger } from '@fluxo/common';
+import { DecodeError, ErrorCode, FluxoError, imageToJson, parseMetadataRecord, type BrokerEndpoint, type Logger, type MetadataRecord } from '@fluxo/common';
 import type { Message } from '@fluxo/raft';
 import { NotControllerError, type ControllerNode } from './controller-node.js';
 import type { MetadataEvent } from './metadata-watchers.js';
@@ -24,7 +24,26 @@ export const CONTROLLER_METHODS = {
   BrokerHeartbeat: unaryMethod('/fluxo.controller.Controller/BrokerHeartbeat'),
   WatchMetadata: streamMethod('/fluxo.controller.Controller/WatchMetadata'),
   GetMetadata: unaryMethod('/fluxo.controller.Controller/GetMetadata'),
+  CommitRecords: unaryMethod('/fluxo.controller.Controller/CommitRecords'),
+  ElectLeaders: unaryMethod('/fluxo.controller.Controller/ElectLeaders'),
+  AlterReassignments: unaryMethod('/fluxo.controller.Controller/AlterReassignments'),
 } as const;
+
+/** Most records one forwarded commit may carry (a CreateTopics of many topics is one commit per topic). */
+const MAX_FORWARDED_RECORDS = 10_000;
+
+function parseForwardedRecords(bytes: Uint8Array): MetadataRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new DecodeError(`records are not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_FORWARDED_RECORDS) {
+    throw new DecodeError(`records must be a non-empty array of at most ${MAX_FORWARDED_RECORDS}`);
+  }
+  return parsed.map((r) => parseMetadataRecord(r));
+}
 
 /** Kafka-style error fields for a controller API response. */
 function errorFields(err: unknown): PlainObject {
@@ -94,6 +113,25 @@ export class ControllerServer {
         appliedIndex: String(this.node.describeQuorum().appliedIndex),
         image: Buffer.from(JSON.stringify(imageToJson(this.node.metadataImage()))),
       })),
+      CommitRecords: this.unary(Proto.CommitRecordsRequest, Proto.CommitRecordsResponse, async (req) => {
+        const records = parseForwardedRecords(req.records as Uint8Array);
+        const { index } = await this.node.commitRecords(Number(req.brokerId), safeInt(req.brokerEpoch, 'brokerEpoch'), records);
+        return { errorCode: 0, leaderId: this.node.nodeId, committedIndex: String(index) };
+      }),
+      ElectLeaders: this.unary(Proto.ElectLeadersRequest, Proto.PartitionOutcomesResponse, async (req) => {
+        const refs = (req.partitions as PlainObject[]).map((r) => ({ topic: String(r.topic), partition: Number(r.partition) }));
+        const outcomes = await this.node.electLeaders(Number(req.electionType), req.all === true ? null : refs);
+        return { errorCode: 0, leaderId: this.node.nodeId, outcomes };
+      }),
+      AlterReassignments: this.unary(Proto.AlterReassignmentsRequest, Proto.PartitionOutcomesResponse, async (req) => {
+        const targets = (req.targets as PlainObject[]).map((t) => ({
+          topic: String(t.topic),
+          partition: Number(t.partition),
+          replicas: t.cancel === true ? null : (t.replicas as number[]).map(Number),
+        }));
+        const outcomes = await this.node.alterReassignments(targets);
+        return { errorCode: 0, leaderId: this.node.nodeId, outcomes };
+      }),
       WatchMetadata: this.watch,
     });
   }

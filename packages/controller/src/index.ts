@@ -14,8 +14,9 @@ export {
   type ProcessRole,
   type VoterAddress,
 } from './quorum-config.js';
-export { assignReplicas, type PlacementBroker, type PlacementStart } from './metadata/placement.js';
 export { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
 export { encodeRecords, decodeRecords } from './metadata/record-codec.js';
 export { MetadataFollower, type FollowerListener } from './follower/metadata-follower.js';
 /** The metadata schema and image live in @fluxo/common; re-exported for callers that import it from here (test/cluster). */
+export { ClusterMetadataStore, type ClusterMetadataStoreOptions } from './broker-link/cluster-metadata-store.js';
+export { ControllerChannel } from './broker-link/controller-channel.js';

@@ -72,6 +72,10 @@ export interface ControllerConfig {
   readonly watchRetainBatches: number;
   /** A watcher whose unsent stream buffer grows past this is disconnected (it reconnects and catches up). */
   readonly maxWatchBufferBytes: number;
+  /** Kafka auto.leader.rebalance.enable / leader.imbalance.check.interval.seconds / leader.imbalance.per.broker.percentage. */
+  readonly autoLeaderRebalanceEnable: boolean;
+  readonly leaderImbalanceCheckIntervalMs: number;
+  readonly leaderImbalancePerBrokerPercentage: number;
 }
 
 export const CONTROLLER_DEFAULTS = {
@@ -92,6 +96,9 @@ export const CONTROLLER_DEFAULTS = {
   maxWatchers: 256,
   watchRetainBatches: 4096,
   maxWatchBufferBytes: 8 * 1024 * 1024,
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalMs: 300_000,
+  leaderImbalancePerBrokerPercentage: 10,
 } as const;
 
 export function resolveControllerConfig(c: Partial<ControllerConfig> & Pick<ControllerConfig, 'nodeId' | 'voters' | 'dataDir'>): ControllerConfig {

@@ -23,7 +23,7 @@ const API_NAMES = [
   'ApiVersions', 'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'InitProducerId', 'OffsetForLeaderEpoch',
   'AddPartitionsToTxn', 'AddOffsetsToTxn', 'EndTxn', 'TxnOffsetCommit', 'DescribeConfigs', 'AlterConfigs',
   'CreatePartitions', 'DeleteGroups', 'ElectLeaders', 'IncrementalAlterConfigs', 'AlterPartitionReassignments',
-  'ListPartitionReassignments', 'OffsetDelete', 'DescribeCluster', 'DescribeProducers',
+  'ListPartitionReassignments', 'OffsetDelete', 'DescribeCluster', 'DescribeProducers', 'DescribeQuorum',
 ];
 
 /** Non-API "data" schemas also generated (consumer group protocol payloads carried as bytes). */

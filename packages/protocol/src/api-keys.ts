@@ -35,6 +35,7 @@ export const ApiKey = {
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
   DescribeProducers: 61,
 } as const;

@@ -39,6 +39,7 @@ export interface Apis {
   OffsetDelete: ApiCodec<m.OffsetDeleteRequest, m.OffsetDeleteResponse>;
   DescribeCluster: ApiCodec<m.DescribeClusterRequest, m.DescribeClusterResponse>;
   DescribeProducers: ApiCodec<m.DescribeProducersRequest, m.DescribeProducersResponse>;
+  DescribeQuorum: ApiCodec<m.DescribeQuorumRequest, m.DescribeQuorumResponse>;
 }
 
 /** Codec of every API Fluxo speaks, by name. Versions are the schema's validVersions minus unstable ones. */
@@ -427,6 +428,17 @@ export const apis: Apis = {
     encodeRequest: m.encodeDescribeProducersRequest,
     decodeResponse: m.decodeDescribeProducersResponse,
     encodeResponse: m.encodeDescribeProducersResponse,
+  },
+  DescribeQuorum: {
+    apiKey: 55,
+    name: 'DescribeQuorum',
+    minVersion: 0,
+    maxVersion: 2,
+    flexibleMinVersion: 0,
+    decodeRequest: m.decodeDescribeQuorumRequest,
+    encodeRequest: m.encodeDescribeQuorumRequest,
+    decodeResponse: m.decodeDescribeQuorumResponse,
+    encodeResponse: m.encodeDescribeQuorumResponse,
   },
 };
 

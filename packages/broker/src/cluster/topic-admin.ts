@@ -1,13 +1,29 @@
-import { ErrorCode, KafkaProtocolError, randomUuid, topicNameError, unifyCollisionChars, type Logger, type ResolvedConfig } from '@fluxo/common';
+import { randomInt } from 'node:crypto';
+import {
+  ErrorCode,
+  KafkaProtocolError,
+  assignReplicas,
+  randomUuid,
+  topicNameError,
+  unifyCollisionChars,
+  type Logger,
+  type MetadataImage,
+  type PartitionAssignment,
+  type ResolvedConfig,
+} from '@fluxo/common';
 import { normalizeTopicConfigs } from '../config/topic-config.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { localAssignments } from '../metadata/local-registration.js';
 import type { Topic, TopicRegistry } from './topic-registry.js';
 import { offsetsTopicConfigs } from '../group/broker-offsets-topic.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-config.js';
 
 /** KRaft's metadata log topic: reserved (Kafka refuses to create it). */
 const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
+
+/** Brokers that may get new replicas: registered and unfenced (Kafka skips fenced brokers too). */
+function usableBrokers(image: MetadataImage): { id: number; rack: string | null }[] {
+  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => ({ id: b.nodeId, rack: b.rack }));
+}
 
 /** Fluxo's own bound (Kafka has none): each partition is a directory with open files. */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
@@ -42,7 +58,6 @@ export class TopicAdmin {
   private readonly autoCreating = new Map<string, Promise<AdminResult<{ topicId: string }>>>();
 
   constructor(
-    private readonly nodeId: number,
     private readonly config: ResolvedConfig,
     private readonly metadata: MetadataStore,
     private readonly registry: TopicRegistry,
@@ -50,7 +65,7 @@ export class TopicAdmin {
   ) {}
 
   /** Validates a CreateTopics entry; returns the partition count, replication factor and normalised configs. */
-  validateCreate(spec: CreateTopicSpec): AdminResult<{ partitionCount: number; replicationFactor: number; configs: Record<string, string> }> {
+  validateCreate(spec: CreateTopicSpec): AdminResult<{ partitionCount: number; replicationFactor: number; configs: Record<string, string>; partitions: PartitionAssignment[] }> {
     const nameError = topicNameError(spec.name);
     if (nameError !== null) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
     if (spec.name === CLUSTER_METADATA_TOPIC) return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
@@ -77,7 +92,7 @@ export class TopicAdmin {
           return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition id ${i}.`);
         }
         for (const b of a.brokerIds) {
-          if (b !== this.nodeId) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment for partition ${i} refers to unknown broker ${b}`);
+          if (!image.brokers.has(b)) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment for partition ${i} refers to unknown broker ${b}`);
         }
       }
       partitionCount = sorted.length;
@@ -87,10 +102,11 @@ export class TopicAdmin {
       replicationFactor = spec.replicationFactor === -1 ? this.config.number('default.replication.factor') : spec.replicationFactor;
       if (partitionCount <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
       if (replicationFactor <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
-      if (replicationFactor > 1) {
+      const available = usableBrokers(image).length;
+      if (replicationFactor > available) {
         return fail(
           ErrorCode.INVALID_REPLICATION_FACTOR,
-          `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+          `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${available} broker(s) are registered.`,
         );
       }
     }
@@ -108,10 +124,22 @@ export class TopicAdmin {
     } catch (err) {
       return failFrom(err);
     }
-    return { ok: true, partitionCount, replicationFactor, configs };
+    let partitions: PartitionAssignment[];
+    try {
+      partitions =
+        spec.assignments.length > 0
+          ? [...spec.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => ({ partition: a.partitionIndex, replicas: [...a.brokerIds] }))
+          : assignReplicas(usableBrokers(image), partitionCount, replicationFactor, { random: randomInt });
+    } catch (err) {
+      return failFrom(err);
+    }
+    return { ok: true, partitionCount, replicationFactor, configs, partitions };
   }
 
-  async createTopic(spec: CreateTopicSpec, validateOnly: boolean): Promise<AdminResult<{ topicId: string; partitionCount: number; replicationFactor: number; configs: Record<string, string> }>> {
+  async createTopic(
+    spec: CreateTopicSpec,
+    validateOnly: boolean,
+  ): Promise<AdminResult<{ topicId: string; partitionCount: number; replicationFactor: number; configs: Record<string, string>; partitions: PartitionAssignment[] }>> {
     const valid = this.validateCreate(spec);
     if (!valid.ok) return valid;
     if (validateOnly) return { ...valid, topicId: '' };
@@ -124,7 +152,7 @@ export class TopicAdmin {
           topicId,
           partitionCount: valid.partitionCount,
           configs: valid.configs,
-          partitions: localAssignments(this.nodeId, 0, valid.partitionCount),
+          partitions: valid.partitions,
         },
       ]);
     } catch (err) {
@@ -197,15 +225,28 @@ export class TopicAdmin {
       if (assignments.length !== added) {
         return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${added} but ${assignments.length} assignments provided.`);
       }
+      const image = this.metadata.image();
+      const replicationFactor = t.partitions[0]?.replicas.length ?? 1;
       for (const brokers of assignments) {
-        if (brokers.length !== 1 || brokers[0] !== this.nodeId) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes a broker other than ${this.nodeId} or a replication factor other than 1.`);
+        if (brokers.length !== replicationFactor) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Inconsistent replication factor between partitions, partition 0 has ${replicationFactor} while partitions [${t.partitionCount}] have replication factors [${brokers.length}], respectively.`);
         }
+        if (new Set(brokers).size !== brokers.length) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${brokers.join(', ')}.`);
+        for (const b of brokers) if (!image.brokers.has(b)) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker(s) in replica assignment: ${b}.`);
       }
+    }
+    let partitions: PartitionAssignment[];
+    try {
+      partitions =
+        assignments !== null
+          ? assignments.map((replicas, i) => ({ partition: t.partitionCount + i, replicas: [...replicas] }))
+          : assignReplicas(usableBrokers(this.metadata.image()), count - t.partitionCount, t.partitions[0]?.replicas.length ?? 1, { firstPartition: t.partitionCount, random: randomInt });
+    } catch (err) {
+      return failFrom(err);
     }
     if (validateOnly) return { ok: true };
     try {
-      await this.metadata.commit([{ type: 'PartitionsAdded', topicId: t.topicId, partitionCount: count, partitions: localAssignments(this.nodeId, t.partitionCount, count) }]);
+      await this.metadata.commit([{ type: 'PartitionsAdded', topicId: t.topicId, partitionCount: count, partitions }]);
     } catch (err) {
       return failFrom(err);
     }

@@ -7,7 +7,7 @@ import {
   type ConfigValue,
   type ResolvedConfig,
 } from '@fluxo/common';
-import { clientListener, formatListener } from './listeners.js';
+import { clientListener, formatListener, parseListeners } from './listeners.js';
 
 export interface NodeConfigSources {
   /** Java-style .properties file (`--config`). Keys other components own are kept in `unknown`. */
@@ -63,8 +63,11 @@ export function resolveNodeConfig(sources: NodeConfigSources): ResolvedConfig {
 
   const config = BROKER_CONFIG.resolve(raw, { allowUnknown: true });
   // Validate listener syntax now so a bad value fails at startup with the key named.
-  clientListener('listeners', config.list('listeners'));
-  if (config.list('advertised.listeners').length > 0) clientListener('advertised.listeners', config.list('advertised.listeners'));
+  // A controller-only node (cluster mode) has no client listener.
+  parseListeners('listeners', config.list('listeners'));
+  const brokerRole = config.stringOrNull('controller.quorum.voters') === null || config.list('process.roles').includes('broker');
+  if (brokerRole) clientListener('listeners', config.list('listeners'));
+  if (brokerRole && config.list('advertised.listeners').length > 0) clientListener('advertised.listeners', config.list('advertised.listeners'));
   return config;
 }
 

@@ -5,6 +5,10 @@ import { createTopicsHandler } from './create-topics.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import { describeQuorumHandler } from './describe-quorum.js';
+import { electLeadersHandler } from './elect-leaders.js';
+import { alterPartitionReassignmentsHandler } from './alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './list-partition-reassignments.js';
 import { fetchHandler } from './fetch.js';
 import { groupHandlers } from './group-handlers.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
@@ -27,6 +31,10 @@ export function createHandlerRegistry(): HandlerRegistry {
     describeConfigsHandler,
     incrementalAlterConfigsHandler,
     createPartitionsHandler,
+    describeQuorumHandler,
+    electLeadersHandler,
+    alterPartitionReassignmentsHandler,
+    listPartitionReassignmentsHandler,
     ...groupHandlers,
   ] as unknown as ApiHandler[];
   return new HandlerRegistry(handlers);

@@ -1,8 +1,6 @@
-import { ErrorCode, ZERO_UUID, topicNameError } from '@fluxo/common';
+import { ErrorCode, NO_LEADER, ZERO_UUID, topicNameError, type MetadataImage, type TopicState } from '@fluxo/common';
 import { apis, type MetadataRequest, type MetadataResponse, type MetadataResponsePartition, type MetadataResponseTopic } from '@fluxo/protocol';
 import type { BrokerContext } from '../broker-context.js';
-import { LEADER_EPOCH } from '../cluster/partition.js';
-import type { Topic } from '../cluster/topic-registry.js';
 import { defineHandler } from './api-handler.js';
 
 /** Kafka's internal topics (created by the group and transaction coordinators). */
@@ -25,12 +23,10 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     const topics: MetadataResponseTopic[] = [];
     // v0: an empty list means all topics; v1+: null means all, empty means none.
     const all = request.topics === null || (v === 0 && request.topics.length === 0);
+    const image = broker.metadata.image();
     if (all) {
-      const names = [...broker.topics.topics()].map((t) => t.name).sort();
-      for (const name of names) {
-        const topic = broker.topics.topic(name);
-        if (topic) topics.push(describeTopic(broker, topic, v, includeTopicOps));
-      }
+      const names = [...image.topics.keys()].sort();
+      for (const name of names) topics.push(describeTopic(broker, image, image.topics.get(name)!, includeTopicOps));
     } else {
       const autoCreate = broker.config.boolean('auto.create.topics.enable') && (v < 4 || request.allowAutoTopicCreation !== false);
       const seen = new Set<string>();
@@ -38,17 +34,17 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
         if (requested.name === null) {
           // v10+: lookup by topic id.
           const id = requested.topicId ?? ZERO_UUID;
-          const topic = id === ZERO_UUID ? undefined : broker.topics.topicById(id);
-          if (topic) topics.push(describeTopic(broker, topic, v, includeTopicOps));
+          const topic = id === ZERO_UUID ? undefined : image.topicsById.get(id);
+          if (topic) topics.push(describeTopic(broker, image, topic, includeTopicOps));
           else topics.push(errorTopic(null, id, ErrorCode.UNKNOWN_TOPIC_ID, v));
           continue;
         }
         const name = requested.name;
         if (seen.has(name)) continue;
         seen.add(name);
-        const topic = broker.topics.topic(name);
+        const topic = image.topics.get(name);
         if (topic) {
-          topics.push(describeTopic(broker, topic, v, includeTopicOps));
+          topics.push(describeTopic(broker, image, topic, includeTopicOps));
         } else if (autoCreate && topicNameError(name) !== null) {
           topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION, v));
         } else if (autoCreate) {
@@ -61,11 +57,12 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
         }
       }
     }
-    const self = broker.advertised();
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: self.host, port: self.port, rack: self.rack }],
+      brokers: liveBrokers(broker, image),
       clusterId: broker.metadata.clusterId(),
+      // KRaft answers with a live broker (clients send controller requests there; brokers forward them):
+      // this one, since it forwards.
       controllerId: broker.nodeId,
       topics,
       clusterAuthorizedOperations: v >= 8 && request.includeClusterAuthorizedOperations === true ? ALL_CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
@@ -82,12 +79,39 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   },
 });
 
-function describeTopic(broker: BrokerContext, topic: Topic, v: number, includeTopicOps: boolean): MetadataResponseTopic {
-  if (!topic.ready) return errorTopic(topic.name, topic.topicId, ErrorCode.LEADER_NOT_AVAILABLE, v);
-  const nodes = [broker.nodeId];
+/** Unfenced brokers at their client listener (the first registered endpoint), as KRaft lists them. */
+function liveBrokers(broker: BrokerContext, image: MetadataImage): { nodeId: number; host: string; port: number; rack: string | null }[] {
+  const out: { nodeId: number; host: string; port: number; rack: string | null }[] = [];
+  for (const b of image.brokers.values()) {
+    if (b.fenced && b.nodeId !== broker.nodeId) continue;
+    const client = b.endpoints[0] ?? { host: b.host, port: b.port };
+    out.push({ nodeId: b.nodeId, host: client.host, port: client.port, rack: b.rack });
+  }
+  if (!out.some((b) => b.nodeId === broker.nodeId)) {
+    // Not registered yet (requests answered during startup): list ourselves so clients can come back.
+    const self = broker.advertised();
+    out.push({ nodeId: broker.nodeId, host: self.host, port: self.port, rack: self.rack });
+  }
+  return out.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+function describeTopic(broker: BrokerContext, image: MetadataImage, topic: TopicState, includeTopicOps: boolean): MetadataResponseTopic {
+  const local = broker.topics.topic(topic.name);
   const partitions: MetadataResponsePartition[] = [];
-  for (let i = 0; i < topic.partitionCount; i++) {
-    partitions.push({ errorCode: ErrorCode.NONE, partitionIndex: i, leaderId: broker.nodeId, leaderEpoch: LEADER_EPOCH, replicaNodes: nodes, isrNodes: nodes, offlineReplicas: [] });
+  for (const p of topic.partitions) {
+    const offlineReplicas = p.replicas.filter((r) => image.brokers.get(r)?.fenced !== false);
+    // A leader whose log is still opening here cannot serve yet: the client retries (Kafka: LEADER_NOT_AVAILABLE).
+    const opening = p.leader === broker.nodeId && local?.partition(p.partition) === undefined;
+    const errorCode = p.leader === NO_LEADER || opening ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE;
+    partitions.push({
+      errorCode,
+      partitionIndex: p.partition,
+      leaderId: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
+      offlineReplicas,
+    });
   }
   return {
     errorCode: ErrorCode.NONE,

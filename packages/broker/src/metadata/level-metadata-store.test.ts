@@ -39,7 +39,7 @@ describe('LevelMetadataStore', () => {
     const store = await openStore(location);
     const seen: string[] = [];
     store.subscribe((records) => seen.push(...records.map((r) => r.type)));
-    const brokerEpoch = await registerLocalBroker(store, { nodeId: NODE, host: 'h', port: 1, rack: null });
+    const brokerEpoch = await registerLocalBroker(store, { nodeId: NODE, host: 'h', port: 1, rack: null, endpoints: [{ listener: 'PLAINTEXT', host: 'h', port: 1 }] });
     const id = randomUuid();
     await store.commit([topicCreated('t', id, 1, { 'retention.ms': '5' })]);
     await store.commit([partitionsAdded(id, 1, 3)]);
@@ -62,7 +62,7 @@ describe('LevelMetadataStore', () => {
     expect(image.brokers.get(NODE)).toMatchObject({ nodeId: NODE, host: 'h', port: 1, rack: null, brokerEpoch: 1, fenced: false });
     expect(image).toEqual(before);
     // A restart registers a new incarnation with a new epoch.
-    expect(await registerLocalBroker(reopened, { nodeId: NODE, host: 'h', port: 2, rack: null })).toBe(8);
+    expect(await registerLocalBroker(reopened, { nodeId: NODE, host: 'h', port: 2, rack: null, endpoints: [{ listener: 'PLAINTEXT', host: 'h', port: 2 }] })).toBe(8);
     expect(reopened.image().brokers.get(NODE)).toMatchObject({ port: 2, brokerEpoch: 8, fenced: false });
     await reopened.close();
   });
@@ -81,7 +81,7 @@ describe('LevelMetadataStore', () => {
     };
     // Partitions need a registered replica.
     expect(await code([topicCreated('x', id, 2)])).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
-    await registerLocalBroker(store, { nodeId: NODE, host: 'h', port: 1, rack: null });
+    await registerLocalBroker(store, { nodeId: NODE, host: 'h', port: 1, rack: null, endpoints: [{ listener: 'PLAINTEXT', host: 'h', port: 1 }] });
     await store.commit([topicCreated('x', id, 2)]);
     expect(await code([topicCreated('x', randomUuid(), 1)])).toBe(ErrorCode.TOPIC_ALREADY_EXISTS);
     expect(await code([partitionsAdded(id, 2, 2)])).toBe(ErrorCode.INVALID_PARTITIONS);

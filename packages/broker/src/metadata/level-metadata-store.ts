@@ -4,15 +4,22 @@ import {
   ErrorCode,
   KafkaProtocolError,
   applyBatch,
+  electLeader,
+  startReassignment,
   assert,
   isUuid,
   randomUuid,
+  type BrokerRegistration,
   type BrokerState,
   type Logger,
   type MetadataImage,
   type MetadataRecord,
+  type PartitionOutcome,
+  type PartitionOpResult,
+  type QuorumInfo,
   type TopicState,
 } from '@fluxo/common';
+import { registerLocalBroker } from './local-registration.js';
 import type { MetadataListener, MetadataStore } from './metadata-store.js';
 
 const CLUSTER_ID_KEY = 'cluster/id';
@@ -20,7 +27,7 @@ const APPLIED_INDEX_KEY = 'cluster/applied-index';
 const TOPIC_PREFIX = 'topic/';
 const BROKER_PREFIX = 'broker/';
 
-type Stored = { clusterId: string } | { appliedIndex: number } | TopicState | BrokerState;
+type Stored = { clusterId: string } | { appliedIndex: number; nextProducerId?: number } | TopicState | BrokerState;
 
 /**
  * MetadataStore on a LevelDB database (one per node): the node is its own controller. Commits apply the
@@ -33,6 +40,7 @@ export class LevelMetadataStore implements MetadataStore {
   private current: MetadataImage | null = null;
   private storedClusterId: string | null = null;
   private readonly listeners = new Set<MetadataListener>();
+  private selfId = -1;
   /** Commits run one at a time: each validates against the image the previous one produced. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -48,12 +56,13 @@ export class LevelMetadataStore implements MetadataStore {
     this.db = db;
     let clusterId: string | null = null;
     let appliedIndex = 0;
+    let nextProducerId = 0;
     const topics = new Map<string, TopicState>();
     const topicsById = new Map<string, TopicState>();
     const brokers = new Map<number, BrokerState>();
     for await (const [key, value] of db.iterator()) {
       if (key === CLUSTER_ID_KEY) clusterId = (value as { clusterId: string }).clusterId;
-      else if (key === APPLIED_INDEX_KEY) appliedIndex = (value as { appliedIndex: number }).appliedIndex;
+      else if (key === APPLIED_INDEX_KEY) ({ appliedIndex, nextProducerId = 0 } = value as { appliedIndex: number; nextProducerId?: number });
       else if (key.startsWith(TOPIC_PREFIX)) {
         const t = value as TopicState;
         topics.set(t.name, t);
@@ -77,7 +86,7 @@ export class LevelMetadataStore implements MetadataStore {
     }
     if (!isUuid(clusterId)) this.logger.warn({ clusterId }, 'cluster id is not a Kafka Uuid');
     this.storedClusterId = clusterId;
-    this.current = { appliedIndex, topics, topicsById, brokers };
+    this.current = { appliedIndex, topics, topicsById, brokers, nextProducerId };
     this.logger.info({ topics: topics.size, brokers: brokers.size, appliedIndex }, 'metadata loaded');
   }
 
@@ -122,7 +131,7 @@ export class LevelMetadataStore implements MetadataStore {
     for (const [name, t] of previous.topics) if (next.topics.get(name) !== t) batch.del(TOPIC_PREFIX + name);
     for (const [name, t] of next.topics) if (previous.topics.get(name) !== t) batch.put(TOPIC_PREFIX + name, t);
     for (const [id, b] of next.brokers) if (previous.brokers.get(id) !== b) batch.put(BROKER_PREFIX + String(id), b);
-    batch.put(APPLIED_INDEX_KEY, { appliedIndex: next.appliedIndex });
+    batch.put(APPLIED_INDEX_KEY, { appliedIndex: next.appliedIndex, nextProducerId: next.nextProducerId });
     await batch.write({ sync: true });
     this.current = next;
     for (const listener of this.listeners) {
@@ -133,5 +142,56 @@ export class LevelMetadataStore implements MetadataStore {
       }
     }
     return next;
+  }
+
+  /** The node is its own controller: it registers and unfences itself at once. */
+  registerBroker(self: BrokerRegistration): Promise<number> {
+    const client = self.endpoints[0];
+    assert(client !== undefined, 'a broker registration needs its client endpoint');
+    this.selfId = self.nodeId;
+    return registerLocalBroker(this, { nodeId: self.nodeId, host: client.host, port: client.port, rack: self.rack, endpoints: self.endpoints });
+  }
+
+  /** Nothing to hand over: this node leads every partition and no other replica exists. */
+  controlledShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A quorum of one: this node, with no Raft log (leader epoch 0, high watermark = commits applied). */
+  describeQuorum(): Promise<QuorumInfo> {
+    const applied = this.image().appliedIndex;
+    return Promise.resolve({
+      leaderId: this.selfId,
+      leaderEpoch: 0,
+      highWatermark: applied,
+      voters: this.selfId < 0 ? [] : [{ nodeId: this.selfId, logEndOffset: applied, lagEntries: 0, lastContactMsAgo: 0 }],
+    });
+  }
+
+  electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
+    const targets = partitions ?? [...this.image().topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
+    return this.partitionOps(targets, (tp) => electLeader(this.image(), tp.topic, tp.partition, electionType), partitions === null);
+  }
+
+  alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
+    // One broker: a target can only name this node, so a reassignment is at most a no-op reorder.
+    return this.partitionOps(targets, (tp) => startReassignment(this.image(), tp.topic, tp.partition, tp.replicas), false);
+  }
+
+  /** This node is its own controller: it decides and commits like the controller would. */
+  private async partitionOps<T extends { topic: string; partition: number }>(targets: readonly T[], op: (tp: T) => PartitionOpResult, omitNotNeeded: boolean): Promise<PartitionOutcome[]> {
+    const records: MetadataRecord[] = [];
+    const outcomes: PartitionOutcome[] = [];
+    for (const tp of targets) {
+      const r = op(tp);
+      if ('record' in r) {
+        records.push(r.record);
+        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
+      } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
+        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
+      }
+    }
+    if (records.length > 0) await this.commit(records);
+    return outcomes;
   }
 }

@@ -1,4 +1,4 @@
-import { assert, randomUuid, type PartitionAssignment } from '@fluxo/common';
+import { assert, randomUuid, type BrokerEndpoint, type PartitionAssignment } from '@fluxo/common';
 import type { MetadataStore } from './metadata-store.js';
 
 /**
@@ -6,7 +6,10 @@ import type { MetadataStore } from './metadata-store.js';
  * fenced like any registration) and unfences at once, where a controller would unfence on the first
  * heartbeat. Returns the broker epoch.
  */
-export async function registerLocalBroker(store: MetadataStore, self: { nodeId: number; host: string; port: number; rack: string | null }): Promise<number> {
+export async function registerLocalBroker(
+  store: Pick<MetadataStore, 'commit'>,
+  self: { nodeId: number; host: string; port: number; rack: string | null; endpoints: readonly BrokerEndpoint[] },
+): Promise<number> {
   const registered = await store.commit([
     {
       type: 'BrokerRegistered',
@@ -15,7 +18,7 @@ export async function registerLocalBroker(store: MetadataStore, self: { nodeId: 
       port: self.port,
       rack: self.rack,
       incarnationId: randomUuid(),
-      endpoints: [{ listener: 'PLAINTEXT', host: self.host, port: self.port }],
+      endpoints: self.endpoints.map((e) => ({ ...e })),
     },
   ]);
   const broker = registered.brokers.get(self.nodeId);

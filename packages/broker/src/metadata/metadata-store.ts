@@ -1,12 +1,13 @@
-import type { MetadataImage, MetadataRecord } from '@fluxo/common';
+import type { BrokerRegistration, MetadataImage, MetadataRecord, PartitionOutcome, QuorumInfo } from '@fluxo/common';
 
 export type MetadataListener = (records: readonly MetadataRecord[], image: MetadataImage, previous: MetadataImage) => void;
 
 /**
  * Durable cluster metadata: topics (id, partitions, config overrides), the cluster id and registered
- * nodes. Today backed by LevelDB on the single node; the controller-quorum issue backs it with the
- * controller's Raft metadata log. Both speak the shared record schema of @fluxo/common. Callers never
- * mutate state directly: they commit records.
+ * nodes. Two implementations speak the shared record schema of @fluxo/common: LevelDB on a single node that
+ * is its own controller, and (cluster mode, wired by the CLI) a copy that follows the controller quorum's
+ * metadata log and forwards commits to the active controller. Callers never mutate state directly: they
+ * commit records.
  */
 export interface MetadataStore {
   /** Loads (or on first start creates) the state. `clusterId`: configured cluster.id, checked against the stored one. */
@@ -24,4 +25,17 @@ export interface MetadataStore {
   commit(records: readonly MetadataRecord[]): Promise<MetadataImage>;
   /** Called after every applied commit; returns an unsubscribe function. */
   subscribe(listener: MetadataListener): () => void;
+  /**
+   * Registers this broker (new incarnation, new broker epoch) and keeps it registered until close();
+   * resolves with the broker epoch once the broker is unfenced (it may then lead partitions).
+   */
+  registerBroker(self: BrokerRegistration): Promise<number>;
+  /** Controlled shutdown (Kafka's): asks to be fenced so partition leadership moves away; bounded in time. */
+  controlledShutdown(): Promise<void>;
+  /** The metadata quorum (DescribeQuorum). */
+  describeQuorum(): Promise<QuorumInfo>;
+  /** Kafka's ElectLeaders (0 preferred, 1 unclean); null = every partition. Decided by the controller. */
+  electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]>;
+  /** Kafka's AlterPartitionReassignments; replicas null cancels. Decided by the controller. */
+  alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]>;
 }

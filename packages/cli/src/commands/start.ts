@@ -1,13 +1,14 @@
 import type { NodeConfigSources } from '@fluxo/broker';
-import { createLogger, createRegistry, parseAssignments } from '@fluxo/common';
+import { createNodeLogger, createRegistry, parseAssignments } from '@fluxo/common';
 import { intOption, listOption, stringOption, type ParsedArgs } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import type { Io } from '../io.js';
 import type { Command } from './command.js';
+import { configWarnings } from './config.js';
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'run a Fluxo node (broker + controller) in the foreground',
+  summary: 'run a Fluxo node (broker, controller, or both) in the foreground',
   help: `Usage: fluxo start [--data-dir DIR] [--host H] [--port P] [--config FILE] [--set key=value ...]
 
 Runs a node until SIGINT or SIGTERM, then stops it gracefully (in-flight requests finish, logs close cleanly).
@@ -23,7 +24,12 @@ Options:
   --set key=value      override one broker config key; repeatable
   -h, --help           show this help
 
-Logs are JSON lines on stdout; FLUXO_LOG_LEVEL sets the level (default info).`,
+Without controller.quorum.voters the node is a single node that is its own controller. With it, the node
+joins a cluster (Kafka's KRaft keys): process.roles=broker|controller|broker,controller, node.id, cluster.id
+(the same on every node), listeners with a CONTROLLER://host:port entry for controllers, broker.rack.
+\`fluxo cluster up\` starts such a cluster locally.
+
+Logs are JSON lines on stdout; log.level or FLUXO_LOG_LEVEL sets the level (default info).`,
   options: {
     'data-dir': { type: 'string' },
     host: { type: 'string' },
@@ -49,11 +55,16 @@ Logs are JSON lines on stdout; FLUXO_LOG_LEVEL sets the level (default info).`,
     if (port !== undefined) sources.port = port;
 
     // Loaded on demand: client commands do not pay for storage and broker modules.
-    const { Broker, resolveNodeConfig } = await import('@fluxo/broker');
+    const { resolveNodeConfig } = await import('@fluxo/broker');
+    const { FluxoNode } = await import('../node/fluxo-node.js');
     const config = resolveNodeConfig(sources);
-    const logger = createLogger();
+    const logger = createNodeLogger(config);
+    for (const w of configWarnings(config, process.env)) logger.warn({ key: w.key }, w.message);
     const registry = createRegistry({ defaultMetrics: true, labels: { node_id: String(config.number('node.id')) } });
-    const broker = new Broker({ config, logger, registry });
+    const broker = new FluxoNode(config, logger, registry, (err) => {
+      logger.fatal({ err }, 'controller failed; exiting (its state on disk is intact, a restart recovers)');
+      process.exit(1);
+    });
 
     return new Promise<number>((resolve, reject) => {
       let stopping = false;
@@ -82,6 +93,8 @@ Logs are JSON lines on stdout; FLUXO_LOG_LEVEL sets the level (default info).`,
       process.on('SIGTERM', onSignal);
       started.catch((err: unknown) => {
         if (stopping) return;
+        // One structured line for log collectors; the CLI also prints the message to stderr.
+        logger.fatal({ err }, `node failed to start: ${(err as Error).message}`);
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
         reject(err as Error);

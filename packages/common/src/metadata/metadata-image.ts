@@ -1,7 +1,7 @@
 import { assertNever } from '../assert.js';
 import { ErrorCode } from '../error-codes.js';
 import { KafkaProtocolError } from '../errors.js';
-import { NO_LEADER, type BrokerState, type MetadataRecord, type PartitionAssignment, type PartitionState, type TopicState } from './records.js';
+import { NO_LEADER, PRODUCER_ID_BLOCK_SIZE, type BrokerState, type MetadataRecord, type PartitionAssignment, type PartitionState, type TopicState } from './records.js';
 
 /** The state the committed metadata records add up to. Immutable: applying a batch returns a new image. */
 export interface MetadataImage {
@@ -10,9 +10,11 @@ export interface MetadataImage {
   readonly brokers: ReadonlyMap<number, BrokerState>;
   readonly topics: ReadonlyMap<string, TopicState>;
   readonly topicsById: ReadonlyMap<string, TopicState>;
+  /** First producer id no broker has been given yet (ProducerIdsAllocated moves it forward by whole blocks). */
+  readonly nextProducerId: number;
 }
 
-export const EMPTY_IMAGE: MetadataImage = { appliedIndex: 0, brokers: new Map(), topics: new Map(), topicsById: new Map() };
+export const EMPTY_IMAGE: MetadataImage = { appliedIndex: 0, brokers: new Map(), topics: new Map(), topicsById: new Map(), nextProducerId: 0 };
 
 function fail(code: number, message: string): never {
   throw new KafkaProtocolError(code, message);
@@ -39,6 +41,7 @@ export function applyBatch(image: MetadataImage, index: number, records: readonl
   const brokers = new Map(image.brokers);
   const topics = new Map(image.topics);
   const topicsById = new Map(image.topicsById);
+  let nextProducerId = image.nextProducerId;
   const byId = (topicId: string): TopicState => topicsById.get(topicId) ?? fail(ErrorCode.UNKNOWN_TOPIC_ID, `unknown topic id ${topicId}`);
   const put = (t: TopicState): void => {
     topics.set(t.name, t);
@@ -130,11 +133,45 @@ export function applyBatch(image: MetadataImage, index: number, records: readonl
         put({ ...t, partitions });
         break;
       }
+      case 'PartitionReassigned': {
+        const t = byId(record.topicId);
+        const p = t.partitions[record.partition] ?? fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${t.name}-${record.partition} does not exist`);
+        if (p.partitionEpoch !== record.partitionEpoch) {
+          fail(ErrorCode.INVALID_UPDATE_VERSION, `${t.name}-${record.partition} is at partition epoch ${p.partitionEpoch}, reassignment was for ${record.partitionEpoch}`);
+        }
+        if (record.replicas.length === 0 || new Set(record.replicas).size !== record.replicas.length) fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `${t.name}-${record.partition}: replicas must be distinct and non-empty`);
+        for (const r of record.replicas) if (!brokers.has(r)) fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `${t.name}-${record.partition}: broker ${r} is not registered`);
+        const within = (ids: readonly number[]): boolean => ids.every((r) => record.replicas.includes(r));
+        if (!within(record.isr) || !within(record.adding) || !within(record.removing) || record.isr.length === 0) {
+          fail(ErrorCode.INVALID_REQUEST, `${t.name}-${record.partition}: ISR, adding and removing must be non-empty/subsets of the replicas`);
+        }
+        if (record.leader !== NO_LEADER && !record.isr.includes(record.leader)) fail(ErrorCode.INVALID_REQUEST, `${t.name}-${record.partition}: leader ${record.leader} is not in the ISR`);
+        const changed: PartitionState = {
+          partition: p.partition,
+          replicas: [...record.replicas],
+          isr: [...record.isr],
+          leader: record.leader,
+          leaderEpoch: record.leader !== p.leader ? p.leaderEpoch + 1 : p.leaderEpoch,
+          partitionEpoch: p.partitionEpoch + 1,
+          ...(record.adding.length > 0 || record.removing.length > 0 ? { addingReplicas: [...record.adding], removingReplicas: [...record.removing] } : {}),
+        };
+        const partitions = [...t.partitions];
+        partitions[record.partition] = changed;
+        put({ ...t, partitions });
+        break;
+      }
+      case 'ProducerIdsAllocated':
+        broker(record.brokerId, record.brokerEpoch);
+        if (!Number.isSafeInteger(record.nextProducerId) || record.nextProducerId % PRODUCER_ID_BLOCK_SIZE !== 0 || record.nextProducerId <= nextProducerId) {
+          fail(ErrorCode.INVALID_REQUEST, `producer id block ending at ${record.nextProducerId} does not follow the next free producer id ${nextProducerId}`);
+        }
+        nextProducerId = record.nextProducerId;
+        break;
       default:
         assertNever(record, 'metadata record');
     }
   }
-  return { appliedIndex: index, brokers, topics, topicsById };
+  return { appliedIndex: index, brokers, topics, topicsById, nextProducerId };
 }
 
 /** JSON form of an image (snapshots, GetMetadata, full-image watch events). */
@@ -142,6 +179,8 @@ export interface MetadataImageJson {
   readonly appliedIndex: number;
   readonly brokers: readonly BrokerState[];
   readonly topics: readonly TopicState[];
+  /** Absent in images written before producer ids were allocated through metadata (0 then). */
+  readonly nextProducerId?: number;
 }
 
 export function imageToJson(image: MetadataImage): MetadataImageJson {
@@ -149,6 +188,7 @@ export function imageToJson(image: MetadataImage): MetadataImageJson {
     appliedIndex: image.appliedIndex,
     brokers: [...image.brokers.values()].sort((a, b) => a.nodeId - b.nodeId),
     topics: [...image.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    nextProducerId: image.nextProducerId,
   };
 }
 
@@ -159,5 +199,6 @@ export function imageFromJson(json: MetadataImageJson): MetadataImage {
     brokers: new Map(json.brokers.map((b) => [b.nodeId, b] as const)),
     topics,
     topicsById: new Map(json.topics.map((t) => [t.topicId, t] as const)),
+    nextProducerId: json.nextProducerId ?? 0,
   };
 }

@@ -54,7 +54,34 @@ export type MetadataRecord =
       readonly partitionEpoch: number;
       readonly leader: number;
       readonly isr: readonly number[];
+    }
+  /**
+   * A block of producer ids for idempotent producers (Kafka's ProducerIdsRecord, written on AllocateProducerIds):
+   * broker `brokerId` owns [nextProducerId - PRODUCER_ID_BLOCK_SIZE, nextProducerId). The broker proposes it from
+   * its copy of the image (next free id + one block); it applies only when it moves the next free id forward by
+   * whole blocks, so a proposal computed from a stale copy is refused (and retried) instead of handing out ids twice.
+   */
+  | { readonly type: 'ProducerIdsAllocated'; readonly brokerId: number; readonly brokerEpoch: number; readonly nextProducerId: number }
+  /**
+   * A replica set change (Kafka's KIP-455 reassignment), written only by the controller. Starting one sets
+   * replicas = target + the replicas being removed, with `adding`/`removing` naming the difference; completing
+   * (every adding replica in the ISR) or cancelling sets the final replicas with empty adding/removing. Applies
+   * only at `partitionEpoch`; bumps the leader epoch when the leader changes.
+   */
+  | {
+      readonly type: 'PartitionReassigned';
+      readonly topicId: string;
+      readonly partition: number;
+      readonly partitionEpoch: number;
+      readonly replicas: readonly number[];
+      readonly isr: readonly number[];
+      readonly leader: number;
+      readonly adding: readonly number[];
+      readonly removing: readonly number[];
     };
+
+/** Producer ids per ProducerIdsAllocated block (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE). */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -77,8 +104,11 @@ export interface PartitionState {
   readonly isr: readonly number[];
   readonly leader: number;
   readonly leaderEpoch: number;
-  /** Bumped by every change of this partition (leader or ISR). */
+  /** Bumped by every change of this partition (leader, ISR or replicas). */
   readonly partitionEpoch: number;
+  /** An ongoing reassignment (KIP-455): replicas being added / removed; absent or empty when none. */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
 }
 
 export interface TopicState {

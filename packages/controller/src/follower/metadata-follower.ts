@@ -19,7 +19,7 @@ const APPLIED_KEY = 'applied';
 const TOPIC_PREFIX = 'topic/';
 const BROKER_PREFIX = 'broker/';
 
-type Stored = { index: number } | TopicState | BrokerState;
+type Stored = { index: number; nextProducerId?: number } | TopicState | BrokerState;
 
 /** Called after every change: `records` null means the image was replaced by a full image. */
 export type FollowerListener = (records: readonly MetadataRecord[] | null, image: MetadataImage, index: number) => void;
@@ -97,12 +97,16 @@ export class MetadataFollower {
     const brokers: BrokerState[] = [];
     const topics: TopicState[] = [];
     let index = 0;
+    let nextProducerId = 0;
     for await (const [key, value] of this.db.iterator()) {
-      if (key === APPLIED_KEY) index = (value as { index: number }).index;
+      if (key === APPLIED_KEY) {
+        index = (value as { index: number }).index;
+        nextProducerId = (value as { nextProducerId?: number }).nextProducerId ?? 0;
+      }
       else if (key.startsWith(TOPIC_PREFIX)) topics.push(value as TopicState);
       else if (key.startsWith(BROKER_PREFIX)) brokers.push(value as BrokerState);
     }
-    this.current = imageFromJson({ appliedIndex: index, brokers, topics });
+    this.current = imageFromJson({ appliedIndex: index, brokers, topics, nextProducerId });
     this.index = index;
     this.logger.info({ appliedIndex: index, topics: topics.length, brokers: brokers.length }, 'metadata copy loaded');
   }
@@ -168,7 +172,7 @@ export class MetadataFollower {
     for (const [id, b] of previous.brokers) if (full || next.brokers.get(id) !== b) batch.del(BROKER_PREFIX + String(id));
     for (const [name, t] of next.topics) if (full || previous.topics.get(name) !== t) batch.put(TOPIC_PREFIX + name, t);
     for (const [id, b] of next.brokers) if (full || previous.brokers.get(id) !== b) batch.put(BROKER_PREFIX + String(id), b);
-    batch.put(APPLIED_KEY, { index });
+    batch.put(APPLIED_KEY, { index, nextProducerId: next.nextProducerId });
     this.tail = this.tail.then(
       () => batch.write(),
       () => batch.write(),

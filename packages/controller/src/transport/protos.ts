@@ -48,6 +48,11 @@ export const Proto = {
   MetadataEvent: protoType('fluxo.controller.MetadataEvent'),
   GetMetadataRequest: protoType('fluxo.controller.GetMetadataRequest'),
   GetMetadataResponse: protoType('fluxo.controller.GetMetadataResponse'),
+  CommitRecordsRequest: protoType('fluxo.controller.CommitRecordsRequest'),
+  CommitRecordsResponse: protoType('fluxo.controller.CommitRecordsResponse'),
+  ElectLeadersRequest: protoType('fluxo.controller.ElectLeadersRequest'),
+  AlterReassignmentsRequest: protoType('fluxo.controller.AlterReassignmentsRequest'),
+  PartitionOutcomesResponse: protoType('fluxo.controller.PartitionOutcomesResponse'),
 } as const;
 
 /** A uint64/int64 field decoded as a decimal string: a JS number only if exactly representable. */

@@ -34,5 +34,6 @@ export * from './list-partition-reassignments/index.js';
 export * from './offset-delete/index.js';
 export * from './describe-cluster/index.js';
 export * from './describe-producers/index.js';
+export * from './describe-quorum/index.js';
 export * from './consumer-protocol-subscription/index.js';
 export * from './consumer-protocol-assignment/index.js';

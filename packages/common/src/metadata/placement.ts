@@ -1,4 +1,7 @@
-import { ErrorCode, KafkaProtocolError, assert, type PartitionAssignment } from '@fluxo/common';
+import { assert } from '../assert.js';
+import { ErrorCode } from '../error-codes.js';
+import { KafkaProtocolError } from '../errors.js';
+import type { PartitionAssignment } from './records.js';
 
 export interface PlacementBroker {
   readonly id: number;
