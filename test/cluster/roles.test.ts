@@ -145,6 +145,19 @@ describe.skipIf(gate.skip)('cluster mode: 3 controllers + 3 brokers (fluxo clust
       expect(p.isrs.map((r) => r.id)).not.toContain(victim);
     }
 
+    // Exactly one controller is active, and it counts the leaderless partition.
+    const scrape = async (port: number): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const gaugeValue = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const controllers = (await cluster.nodes()).filter((n) => n.roles === 'controller');
+    const texts = await waitFor(async () => {
+      const t = await Promise.all(controllers.map((c) => scrape(c.metricsPort)));
+      return t.some((x) => gaugeValue(x, 'fluxo_controller_offline_partitions') >= 1) ? t : null;
+    }, { timeoutMs: 10_000, what: 'the active controller reporting an offline partition' });
+    expect(texts.map((t) => gaugeValue(t, 'fluxo_controller_active')).reduce((a, b) => a + b, 0)).toBe(1);
+    const activeText = texts.find((t) => gaugeValue(t, 'fluxo_controller_active') === 1)!;
+    expect(gaugeValue(activeText, 'fluxo_controller_fenced_brokers')).toBe(1);
+    expect(gaugeValue(activeText, 'fluxo_controller_active_brokers')).toBe(2);
+
     // Topics created while it was down reach it through the log when it comes back.
     // (Through the fluxo CLI: kafkajs' admin refreshes metadata of topics it knows and fails on the leaderless one.)
     const created = await runCommand(process.execPath, [CLI_MAIN, 'topic', 'create', 'while-down', '-p', '1', '-r', '1', '-b', alive], { timeoutMs: 30_000 });

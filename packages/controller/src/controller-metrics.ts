@@ -1,4 +1,4 @@
-import { counter, gauge, type Counter, type Gauge, type Registry } from '@fluxo/common';
+import { NO_LEADER, counter, gauge, type Counter, type Gauge, type MetadataImage, type Registry } from '@fluxo/common';
 
 export interface ControllerMetrics {
   readonly term: Gauge<string>;
@@ -11,6 +11,14 @@ export interface ControllerMetrics {
   readonly rejectedRaftBatches: Counter<string>;
   readonly fencedBrokers: Counter<string>;
   readonly snapshots: Counter<string>;
+  /** Cluster state as the active controller sees it (0 on the others, like Kafka's controller gauges). */
+  readonly offlinePartitions: Gauge<string>;
+  readonly globalPartitions: Gauge<string>;
+  readonly globalTopics: Gauge<string>;
+  readonly activeBrokers: Gauge<string>;
+  readonly fencedBrokerCount: Gauge<string>;
+  readonly preferredReplicaImbalance: Gauge<string>;
+  readonly ongoingReassignments: Gauge<string>;
 }
 
 export function controllerMetrics(registry: Registry): ControllerMetrics {
@@ -25,5 +33,45 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     rejectedRaftBatches: counter(registry, 'fluxo_controller_raft_rejected_batches_total', 'Incoming raft batches rejected', ['reason']),
     fencedBrokers: counter(registry, 'fluxo_controller_fenced_brokers_total', 'Brokers fenced by this controller (missed heartbeats or asked to be)'),
     snapshots: counter(registry, 'fluxo_controller_snapshots_total', 'Metadata snapshots taken'),
+    offlinePartitions: gauge(registry, 'fluxo_controller_offline_partitions', 'Active controller: partitions without a leader (Kafka OfflinePartitionsCount)'),
+    globalPartitions: gauge(registry, 'fluxo_controller_global_partitions', 'Active controller: partitions in the cluster'),
+    globalTopics: gauge(registry, 'fluxo_controller_global_topics', 'Active controller: topics in the cluster'),
+    activeBrokers: gauge(registry, 'fluxo_controller_active_brokers', 'Active controller: registered, unfenced brokers'),
+    fencedBrokerCount: gauge(registry, 'fluxo_controller_fenced_brokers', 'Active controller: registered brokers that are fenced'),
+    preferredReplicaImbalance: gauge(registry, 'fluxo_controller_preferred_replica_imbalance', 'Active controller: partitions not led by their preferred (first) replica'),
+    ongoingReassignments: gauge(registry, 'fluxo_controller_ongoing_reassignments', 'Active controller: partitions being reassigned'),
   };
+}
+
+/**
+ * Cluster-state gauges from the active controller's image (`null`: not active, all 0). Recounts only when the
+ * image changed; returns the key to pass next time.
+ */
+export function setClusterGauges(m: ControllerMetrics, image: MetadataImage | null, lastKey: number): number {
+  const key = image === null ? -1 : image.appliedIndex;
+  if (key === lastKey) return lastKey;
+  let partitions = 0;
+  let offline = 0;
+  let imbalanced = 0;
+  let reassigning = 0;
+  let fenced = 0;
+  if (image !== null) {
+    for (const t of image.topics.values()) {
+      for (const p of t.partitions) {
+        partitions++;
+        if (p.leader === NO_LEADER) offline++;
+        else if (p.leader !== p.replicas[0]) imbalanced++;
+        if ((p.addingReplicas?.length ?? 0) > 0 || (p.removingReplicas?.length ?? 0) > 0) reassigning++;
+      }
+    }
+    for (const b of image.brokers.values()) if (b.fenced) fenced++;
+  }
+  m.globalTopics.set(image?.topics.size ?? 0);
+  m.globalPartitions.set(partitions);
+  m.offlinePartitions.set(offline);
+  m.preferredReplicaImbalance.set(imbalanced);
+  m.ongoingReassignments.set(reassigning);
+  m.fencedBrokerCount.set(fenced);
+  m.activeBrokers.set(image === null ? 0 : image.brokers.size - fenced);
+  return key;
 }

@@ -9,10 +9,6 @@ import {
   TOPIC_CONFIG,
   applyBatch,
   assignReplicas,
-  dueReassignmentCompletions,
-  electLeader,
-  preferredElectionsDue,
-  startReassignment,
   imageFromJson,
   imageToJson,
   randomUuid,
@@ -26,7 +22,9 @@ import {
   type Registry,
 } from '@fluxo/common';
 import { ProposalDroppedError, RaftNode, type Entry, type Message, type NodeId, type Ready, type SoftState } from '@fluxo/raft';
-import { controllerMetrics, type ControllerMetrics } from './controller-metrics.js';
+import { controllerMetrics, setClusterGauges, type ControllerMetrics } from './controller-metrics.js';
+import { validateAlterPartition } from './metadata/alter-partition.js';
+import { PartitionControl } from './partition-control.js';
 import { fenceBrokerRecords, unfenceBrokerRecords } from './metadata/leadership.js';
 import { decodeRecords, encodeRecords } from './metadata/record-codec.js';
 import { MetadataWatchers, type WatchSink } from './metadata-watchers.js';
@@ -108,10 +106,8 @@ export class ControllerNode {
   private readonly fencing = new Set<number>();
   private readonly unfencing = new Set<number>();
   private lastWarnMs = new Map<string, number>();
-  /** A reassignment-completion / rebalance proposal is in flight: the next is computed from its result. */
-  private completing = false;
-  private rebalancing = false;
-  private lastRebalanceCheckMs = Date.now();
+  private readonly partitions: PartitionControl;
+  private clusterGaugesIndex = -2;
 
   constructor(
     readonly config: ControllerConfig,
@@ -121,6 +117,7 @@ export class ControllerNode {
   ) {
     this.metrics = controllerMetrics(registry);
     this.pending = new PendingProposals(config.proposalTimeoutMs, config.maxPendingProposals);
+    this.partitions = new PartitionControl({ image: () => this.image, propose: (records) => this.propose(records), logger, config });
   }
 
   get nodeId(): NodeId {
@@ -186,8 +183,8 @@ export class ControllerNode {
     this.guard(() => this.raft.tick());
     if (this.active) {
       this.checkLeases();
-      this.maybeCompleteReassignments();
-      this.maybeRebalanceLeaders();
+      this.partitions.maybeCompleteReassignments();
+      this.partitions.maybeRebalanceLeaders();
     }
     this.updateMetrics();
     this.kick();
@@ -332,6 +329,7 @@ export class ControllerNode {
     this.metrics.leaderId.set(s.leaderId ?? -1);
     this.metrics.isActive.set(this.active ? 1 : 0);
     if (this.isLeader) for (const v of s.voters) if (v !== this.nodeId) this.metrics.followerLagEntries.set({ voter: String(v) }, s.lastIndex - (this.matchIndex.get(v) ?? 0));
+    this.clusterGaugesIndex = setClusterGauges(this.metrics, this.active ? this.image : null, this.clusterGaugesIndex);
   }
 
   // ---- proposals ----------------------------------------------------------------------------------------
@@ -401,7 +399,7 @@ export class ControllerNode {
         case 'PartitionReassigned':
           throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, `${r.type} records are written by the controller only`);
         case 'PartitionChanged':
-          this.checkAlterPartition(brokerId, brokerEpoch, r);
+          validateAlterPartition(this.image, brokerId, brokerEpoch, r);
           break;
         default:
           break;
@@ -411,96 +409,16 @@ export class ControllerNode {
     return { index: committed.index };
   }
 
-  private checkAlterPartition(brokerId: number, brokerEpoch: number, r: Extract<MetadataRecord, { type: 'PartitionChanged' }>): void {
-    const broker = this.image.brokers.get(brokerId);
-    if (broker === undefined) throw new KafkaProtocolError(ErrorCode.BROKER_ID_NOT_REGISTERED, `broker ${brokerId} is not registered`);
-    if (broker.brokerEpoch !== brokerEpoch) throw new KafkaProtocolError(ErrorCode.STALE_BROKER_EPOCH, `broker ${brokerId} epoch is ${broker.brokerEpoch}, not ${brokerEpoch}`);
-    if (broker.fenced) throw new KafkaProtocolError(ErrorCode.STALE_BROKER_EPOCH, `broker ${brokerId} is fenced`);
-    const t = this.image.topicsById.get(r.topicId);
-    const p = t?.partitions[r.partition];
-    if (t === undefined || p === undefined) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${r.topicId}-${r.partition} does not exist`);
-    if (p.leader !== brokerId || r.leader !== brokerId) {
-      throw new KafkaProtocolError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${brokerId} is not the leader of ${t.name}-${r.partition} (leader ${p.leader})`);
-    }
-    if (p.partitionEpoch !== r.partitionEpoch) {
-      throw new KafkaProtocolError(ErrorCode.INVALID_UPDATE_VERSION, `${t.name}-${r.partition} is at partition epoch ${p.partitionEpoch}, not ${r.partitionEpoch}`);
-    }
-    for (const id of r.isr) {
-      const b = this.image.brokers.get(id);
-      if (id !== brokerId && !p.isr.includes(id) && (b === undefined || b.fenced)) {
-        throw new KafkaProtocolError(ErrorCode.INELIGIBLE_REPLICA, `broker ${id} is fenced or unknown and cannot join the ISR of ${t.name}-${r.partition}`);
-      }
-    }
-  }
-
-  /**
-   * Kafka's ElectLeaders: `partitions` null means every partition (then partitions that need no election are
-   * left out of the answer, as Kafka does). All elections are one batch, computed from one image.
-   */
-  async electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
+  /** Kafka's ElectLeaders (see PartitionControl). */
+  electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
     this.requireLeader();
-    const targets = partitions ?? [...this.image.topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
-    return this.proposePartitionOps(targets, (tp) => electLeader(this.image, tp.topic, tp.partition, electionType), partitions === null);
+    return this.partitions.electLeaders(electionType, partitions);
   }
 
-  /** Kafka's AlterPartitionReassignments: `replicas` null cancels a partition's ongoing reassignment. */
-  async alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
+  /** Kafka's AlterPartitionReassignments (see PartitionControl). */
+  alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
     this.requireLeader();
-    const outcomes = await this.proposePartitionOps(targets, (tp) => startReassignment(this.image, tp.topic, tp.partition, tp.replicas), false);
-    for (const o of outcomes) if (o.errorCode === 0) this.logger.info({ topic: o.topic, partition: o.partition }, 'partition reassignment changed');
-    return outcomes;
-  }
-
-  private async proposePartitionOps<T extends { topic: string; partition: number }>(
-    targets: readonly T[],
-    op: (tp: T) => ReturnType<typeof electLeader>,
-    omitNotNeeded: boolean,
-  ): Promise<PartitionOutcome[]> {
-    const records: MetadataRecord[] = [];
-    const outcomes: PartitionOutcome[] = [];
-    for (const tp of targets) {
-      const r = op(tp);
-      if ('record' in r) {
-        records.push(r.record);
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
-      } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
-      }
-    }
-    if (records.length > 0) await this.propose(records);
-    return outcomes;
-  }
-
-  /** Completes reassignments whose new replicas have joined the ISR (one proposal at a time). */
-  private maybeCompleteReassignments(): void {
-    if (this.completing) return;
-    const due = dueReassignmentCompletions(this.image);
-    if (due.length === 0) return;
-    this.completing = true;
-    void this.propose(due)
-      .then(() => this.logger.info({ partitions: due.length }, 'partition reassignments completed'))
-      .catch((err: unknown) => this.logger.warn({ err }, 'completing reassignments failed; retried on a later tick'))
-      .finally(() => {
-        this.completing = false;
-      });
-  }
-
-  /** Kafka's auto.leader.rebalance.enable: every leader.imbalance.check.interval, preferred elections where due. */
-  private maybeRebalanceLeaders(): void {
-    const c = this.config;
-    if (!c.autoLeaderRebalanceEnable || this.rebalancing) return;
-    const now = Date.now();
-    if (now - this.lastRebalanceCheckMs < c.leaderImbalanceCheckIntervalMs) return;
-    this.lastRebalanceCheckMs = now;
-    const due = preferredElectionsDue(this.image, c.leaderImbalancePerBrokerPercentage);
-    if (due.length === 0) return;
-    this.rebalancing = true;
-    void this.propose(due)
-      .then(() => this.logger.info({ partitions: due.length }, 'preferred leaders restored (auto leader rebalance)'))
-      .catch((err: unknown) => this.logger.warn({ err }, 'auto leader rebalance failed; retried at the next check'))
-      .finally(() => {
-        this.rebalancing = false;
-      });
+    return this.partitions.alterReassignments(targets);
   }
 
   async registerBroker(args: RegisterBrokerArgs): Promise<{ brokerEpoch: number }> {
