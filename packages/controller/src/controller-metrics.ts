@@ -19,6 +19,7 @@ export interface ControllerMetrics {
   readonly fencedBrokerCount: Gauge<string>;
   readonly preferredReplicaImbalance: Gauge<string>;
   readonly ongoingReassignments: Gauge<string>;
+  readonly leaderElections: Counter<string>;
 }
 
 export function controllerMetrics(registry: Registry): ControllerMetrics {
@@ -39,6 +40,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     activeBrokers: gauge(registry, 'fluxo_controller_active_brokers', 'Active controller: registered, unfenced brokers'),
     fencedBrokerCount: gauge(registry, 'fluxo_controller_fenced_brokers', 'Active controller: registered brokers that are fenced'),
     preferredReplicaImbalance: gauge(registry, 'fluxo_controller_preferred_replica_imbalance', 'Active controller: partitions not led by their preferred (first) replica'),
+    leaderElections: counter(registry, 'fluxo_controller_leader_elections_total', 'Partition leader changes applied from the metadata log, by cause (election = new leader, offline = no leader)', ['cause']),
     ongoingReassignments: gauge(registry, 'fluxo_controller_ongoing_reassignments', 'Active controller: partitions being reassigned'),
   };
 }

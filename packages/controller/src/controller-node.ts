@@ -262,6 +262,7 @@ export class ControllerNode {
       this.watchers.applied(e.index, []);
       return;
     }
+    const previous = this.image;
     try {
       this.image = applyBatch(this.image, e.index, records);
     } catch (err) {
@@ -273,6 +274,17 @@ export class ControllerNode {
     }
     this.pending.applied(e.index, e.term, this.image, null);
     this.watchers.applied(e.index, records);
+    if (this.active) this.countLeaderChanges(previous, records);
+  }
+
+  /** Kafka's leader election rate: partition leader changes this (active) controller applied. */
+  private countLeaderChanges(previous: MetadataImage, records: readonly MetadataRecord[]): void {
+    for (const r of records) {
+      if (r.type !== 'PartitionChanged' && r.type !== 'PartitionReassigned') continue;
+      const before = previous.topicsById.get(r.topicId)?.partitions[r.partition]?.leader;
+      if (before === undefined || before === r.leader) continue;
+      this.metrics.leaderElections.inc({ cause: r.leader === -1 ? 'offline' : 'election' });
+    }
   }
 
   private onSoftState(s: SoftState): void {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, type Logger, type Registry, type ResolvedConfig } from '@fluxo/common';
+import { ConfigError, gauge, type Logger, type Registry, type ResolvedConfig } from '@fluxo/common';
 import type { Broker, Listener, OpsServer } from '@fluxo/broker';
 import type { Controller, ControllerConfig, VoterAddress } from '@fluxo/controller';
 
@@ -45,6 +45,8 @@ export class FluxoNode {
     if (votersText === null) {
       this.broker = new Broker({ config: this.config, logger: this.logger, registry: this.registry });
       await this.broker.start();
+      // A single node is its own (always active) controller: the "exactly one active controller" signal holds.
+      gauge(this.registry, 'fluxo_controller_active', '1 when this node is the active controller (raft leader)').set(1);
       return;
     }
     const { ClusterMetadataStore, Controller, parseQuorumVoters, resolveControllerConfig } = await import('@fluxo/controller');
