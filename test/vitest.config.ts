@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The container deployment test builds images and runs docker-compose: its own step (`npm run test:deploy`).
+    exclude: ['**/node_modules/**', 'test/deploy/docker-compose.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
