@@ -5,9 +5,9 @@ export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
 export const DEFAULT_BOOTSTRAP_SERVER = '127.0.0.1:9092';
 
-/** Options every command that talks to a cluster accepts. */
+/** Options every command that talks to a cluster accepts (FLUXO_BOOTSTRAP_SERVER sets the default, e.g. in a container). */
 export const CLIENT_OPTIONS = {
-  'bootstrap-server': { type: 'string', short: 'b', default: DEFAULT_BOOTSTRAP_SERVER },
+  'bootstrap-server': { type: 'string', short: 'b', default: process.env.FLUXO_BOOTSTRAP_SERVER ?? DEFAULT_BOOTSTRAP_SERVER },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
 

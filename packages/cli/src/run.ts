@@ -43,7 +43,7 @@ Commands:
   consume               ${consumeCommand.summary}
   config check          validate a properties file and print its non-default settings
 
-Every client command takes -b/--bootstrap-server HOST:PORT (default 127.0.0.1:9092).
+Every client command takes -b/--bootstrap-server HOST:PORT (default $FLUXO_BOOTSTRAP_SERVER or 127.0.0.1:9092).
 Run \`fluxo <command> --help\` for details.
 
 Exit codes: 0 success, 1 a request failed, 2 bad arguments or configuration.`;
