@@ -87,7 +87,7 @@ describe('compaction', () => {
     const idem = encodeRecordBatch({
       producerId: 42,
       producerEpoch: 3,
-      baseSequence: 10,
+      baseSequence: 0, // a producer's first batch in a partition starts at sequence 0 (else UNKNOWN_PRODUCER_ID)
       compression: 1,
       records: ['a', 'b', 'c'].map((k) => ({ key: Buffer.from(k), value: Buffer.from(`old-${k}`), timestamp: T0 })),
     });
@@ -97,7 +97,7 @@ describe('compaction', () => {
     await log.compact(T0 + 10);
     const { records } = await log.read(0, 100);
     const h = readBatchHeader(records);
-    expect(h).toMatchObject({ baseOffset: 0, lastOffsetDelta: 2, producerId: 42, producerEpoch: 3, baseSequence: 10, compression: 1, partitionLeaderEpoch: 5, recordCount: 2 });
+    expect(h).toMatchObject({ baseOffset: 0, lastOffsetDelta: 2, producerId: 42, producerEpoch: 3, baseSequence: 0, compression: 1, partitionLeaderEpoch: 5, recordCount: 2 });
     const all = await readAll(log);
     expect(all.map((r) => [r.offset, r.key])).toEqual([
       [0, 'a'],

@@ -5,6 +5,7 @@ import { parseLogFileName, parsePartitionDirName, partitionDirName } from './fil
 import { SegmentHandlePool } from './handle-pool.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { PartitionLog } from './partition-log.js';
+import { trackLogs } from './storage-metrics.js';
 
 export interface LogManagerOptions {
   /** Partition logs live in `<dataDir>/<topic>-<partition>/`. */
@@ -20,6 +21,10 @@ export interface LogManagerOptions {
   cleanerBackoffMs?: number;
   /** log.cleaner.enable. */
   cleanerEnabled?: boolean;
+  /** producer.id.expiration.ms: idempotent producers idle this long are forgotten (Kafka's default: 1 day). */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms; 0 disables the expiration scheduler. */
+  producerIdExpirationCheckIntervalMs?: number;
   /** Closed segments keeping an open file handle and loaded indexes, across all logs (LRU). */
   maxOpenSegments?: number;
   /** Logs opened (recovered) in parallel at start. */
@@ -41,11 +46,14 @@ export class LogManager {
   private retentionRunning = false;
   private cleanerRunning = false;
   private closed = false;
+  private readonly untrackLogs: () => void;
 
   constructor(private readonly opts: LogManagerOptions) {
     this.pool = new SegmentHandlePool(opts.maxOpenSegments ?? 1024);
     this.logger = opts.logger.child({ component: 'log-manager' });
     this.now = opts.nowMs ?? Date.now;
+    // Size and offsets per partition are read from the open logs at scrape time.
+    this.untrackLogs = trackLogs(opts.registry, () => this.logs.values());
   }
 
   /** Opens every partition log found in the data directory (recovering as needed), then starts schedulers. */
@@ -135,6 +143,14 @@ export class LogManager {
     }
   }
 
+  /** Forgets idle idempotent producers in every log (the producer.id.expiration.check.interval.ms scheduler). */
+  expireProducers(nowMs = this.now()): number {
+    const expirationMs = this.opts.producerIdExpirationMs ?? 86_400_000;
+    let removed = 0;
+    for (const log of this.all()) removed += log.expireProducers(nowMs, expirationMs);
+    return removed;
+  }
+
   /** One cleaner pass over every compacted log. */
   async runCleaner(nowMs = this.now()): Promise<void> {
     for (const log of this.all()) {
@@ -151,6 +167,7 @@ export class LogManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.untrackLogs();
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled([...this.opening.values()]);
     const results = await Promise.allSettled(this.all().map((log) => log.close()));
@@ -170,6 +187,14 @@ export class LogManager {
         this.retentionRunning = true;
         void this.runRetention().finally(() => (this.retentionRunning = false));
       }, retentionMs);
+      t.unref();
+      this.timers.push(t);
+    }
+    const expirationCheckMs = this.opts.producerIdExpirationCheckIntervalMs ?? 600_000;
+    if (expirationCheckMs > 0) {
+      const t = setInterval(() => {
+        if (!this.closed) this.expireProducers();
+      }, expirationCheckMs);
       t.unref();
       this.timers.push(t);
     }

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { assert, ErrorCode, KafkaProtocolError, type Logger, type Registry } from '@fluxo/common';
 import {
+  PARTITION_LEADER_EPOCH_OFFSET,
   decodeRecordBatch,
   readBatchHeader,
   setBaseOffset,
@@ -10,6 +11,14 @@ import {
   type RecordBatchHeader,
 } from '@fluxo/protocol';
 import { walkBatches, type BatchInfo } from './batch-scan.js';
+import { ProducerStateManager } from './producer-state/producer-state-manager.js';
+import {
+  readEpochCheckpoint,
+  readHighWatermarkCheckpoint,
+  writeEpochCheckpoint,
+  writeHighWatermarkCheckpoint,
+} from './epoch/epoch-checkpoint.js';
+import { LeaderEpochCache, UNDEFINED_EPOCH, type EpochEndOffset, type EpochEntry } from './epoch/leader-epoch-cache.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './checkpoint.js';
 import { recoverInterruptedSwap, runCompaction, type CleanerHost } from './cleaner.js';
 import {
@@ -68,6 +77,8 @@ interface AppendRequest {
   readonly sizeBytes: number;
   readonly messages: number;
   readonly opts: AppendOptions;
+  /** Replicated from the leader: offsets and leader epochs are kept as they are (appendAsFollower). */
+  readonly follower: boolean;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
   result: AppendResult | null;
@@ -120,9 +131,10 @@ export class PartitionLog {
   private readonly metrics: StorageMetrics;
   private readonly labels: { topic: string; partition: string };
   // Per-partition metric children, resolved once (label hashing stays off the append path).
-  private readonly sizeGauge: ReturnType<StorageMetrics['sizeBytes']['labels']>;
   private readonly segmentsGauge: ReturnType<StorageMetrics['segments']['labels']>;
   private readonly flushCounter: ReturnType<StorageMetrics['flushes']['labels']>;
+  /** Idempotent producers' epochs and last batches (producer-state/): duplicates and sequence checks. */
+  readonly producers: ProducerStateManager;
 
   /** Copy-on-write: readers take a snapshot of the array. Sorted by baseOffset; the last one is active. */
   private segments: LogSegment[] = [];
@@ -133,6 +145,13 @@ export class PartitionLog {
   private _durableEndOffset = 0;
   private recoveryPoint = 0;
   private cleanerCheckpoint = 0;
+  /** Start offset of every leader epoch (leader-epoch-checkpoint), changed only on the writer. */
+  private epochs = new LeaderEpochCache();
+  /** High watermark as the broker last set it (replication-offset-checkpoint); within [logStart, logEnd]. */
+  private hw = 0;
+  private checkpointedHw = -1;
+  /** Called after each write publishes a new log end (the replication leader wakes follower fetches). */
+  onLogEndAdvance: (() => void) | null = null;
 
   private readonly queue: WriterTask[] = [];
   private queuedBytes = 0;
@@ -161,9 +180,9 @@ export class PartitionLog {
     this.pool = opts.handlePool ?? new SegmentHandlePool(256);
     this.metrics = storageMetrics(opts.registry);
     this.labels = { topic: opts.topic, partition: String(opts.partition) };
-    this.sizeGauge = this.metrics.sizeBytes.labels(this.labels);
     this.segmentsGauge = this.metrics.segments.labels(this.labels);
     this.flushCounter = this.metrics.flushes.labels(this.labels);
+    this.producers = new ProducerStateManager(opts.dir, this.logger);
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
@@ -206,14 +225,30 @@ export class PartitionLog {
   // ---------------------------------------------------------------------------------------------- append
 
   append(batches: Buffer, opts: AppendOptions): Promise<AppendResult> {
+    return this.enqueueAppend(batches, opts, false);
+  }
+
+  /**
+   * Replication: appends batches fetched from the leader exactly as they are (offsets and partition leader
+   * epochs kept, every CRC verified, offsets strictly increasing from at least the log end; a gap is a
+   * compacted leader log). Batches with a new leader epoch extend the epoch cache. Durable per the flush
+   * policy, with group commit, like append().
+   */
+  appendAsFollower(batches: Buffer): Promise<AppendResult> {
+    return this.enqueueAppend(batches, { leaderEpoch: UNDEFINED_EPOCH }, true);
+  }
+
+  private enqueueAppend(batches: Buffer, opts: AppendOptions, follower: boolean): Promise<AppendResult> {
     if (this.failure !== null) return Promise.reject(this.storageError());
     if (this.closed) return Promise.reject(this.closedError());
     const infos: BatchInfo[] = [];
     let messages = 0;
     let invalid: string | null = null;
     let tooLarge = -1;
-    const maxBatchBytes = this.config.maxMessageBytes;
-    const stop = walkBatches(batches, 0, { verifyCrc: opts.crcVerified !== true, prevLastOffset: -1, checkOffsets: false }, (b) => {
+    // A follower keeps what its leader accepted.
+    const maxBatchBytes = follower ? Number.MAX_SAFE_INTEGER : this.config.maxMessageBytes;
+    const verifyCrc = follower || opts.crcVerified !== true;
+    const stop = walkBatches(batches, 0, { verifyCrc, prevLastOffset: -1, checkOffsets: follower }, (b) => {
       if (b.sizeBytes > maxBatchBytes) {
         tooLarge = b.sizeBytes;
         return true;
@@ -233,7 +268,7 @@ export class PartitionLog {
       return Promise.reject(new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT, `log ${this.topic}-${this.partition} write queue full`));
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      const req: AppendRequest = { batches, infos, sizeBytes: batches.length, messages, opts, resolve, reject, result: null, seq: 0 };
+      const req: AppendRequest = { batches, infos, sizeBytes: batches.length, messages, opts, follower, resolve, reject, result: null, seq: 0 };
       this.queuedBytes += batches.length;
       this.enqueue({ kind: 'append', req });
     });
@@ -297,7 +332,26 @@ export class PartitionLog {
         req.reject(this.failure !== null ? this.storageError() : this.closedError());
         continue;
       }
-      this.assignOffsets(seg, req);
+      const refused = this.refusal(req);
+      if (refused !== null) {
+        req.reject(refused);
+        continue;
+      }
+      // Idempotent producers (producer-state/): a refused batch fails alone; a duplicate is answered with its
+      // original offsets, once durable like the appends of its group, and writes nothing.
+      const check = req.follower ? null : this.producers.checkClientAppend(req.batches, req.infos);
+      if (check !== null) {
+        if (check.kind === 'rejected') req.reject(check.error);
+        else {
+          const lat = this.config.messageTimestampType === 'LogAppendTime' ? check.batch.timestampMs : -1;
+          req.result = { baseOffset: check.batch.firstOffset, lastOffset: check.batch.lastOffset, logAppendTimeMs: lat, logStartOffset: this._logStartOffset };
+          group.push(req);
+        }
+        continue;
+      }
+      if (req.follower) this.placeFollowerBatches(seg, req);
+      else this.assignOffsets(seg, req);
+      this.producers.onAppended(req.batches, req.infos);
       group.push(req);
       buffers.push(req.batches);
       groupBytes += req.sizeBytes;
@@ -306,16 +360,19 @@ export class PartitionLog {
     const startPosition = seg.sizeBytes;
     assert(startPosition + groupBytes === seg.writePosition, 'write group does not end at the segment write position');
     try {
-      await writeAllAt(seg.fd!, buffers, startPosition);
+      // A new leader epoch is on disk in the checkpoint before any batch of it: recovery only ever trims the
+      // cache to the recovered log end, it never has to rebuild it.
+      if (this.epochs.dirty) await this.persistEpochs();
+      if (buffers.length > 0) await writeAllAt(seg.fd!, buffers, startPosition);
     } catch (err) {
       for (const req of group) req.reject(this.storageError());
       throw err;
     }
     seg.onWritten(seg.writePosition);
-    const last = group[group.length - 1]!.result!;
-    this._logEndOffset = last.lastOffset + 1;
+    // nextOffset, not the last result: a duplicate's result is its original (older) offsets.
+    this._logEndOffset = this.nextOffset;
+    this.onLogEndAdvance?.();
     this.metrics.appendedBytes.inc(groupBytes);
-    this.sizeGauge.inc(groupBytes);
     const seq = ++this.writtenSeq;
     if (isRelaxedFlush(this.config)) {
       for (const req of group) {
@@ -332,9 +389,51 @@ export class PartitionLog {
     }
   }
 
+  /** Why the writer refuses an append now: a leader epoch older than the log's, a follower batch behind the log end. */
+  private refusal(req: AppendRequest): KafkaProtocolError | null {
+    if (req.follower) {
+      const first = req.infos[0]!.baseOffset;
+      if (first < this.nextOffset) {
+        return new KafkaProtocolError(ErrorCode.OFFSET_OUT_OF_RANGE, `replicated batch at ${first} is behind the log end ${this.nextOffset} of ${this.topic}-${this.partition}`);
+      }
+      return null;
+    }
+    const latest = this.epochs.latestEpoch;
+    if (req.opts.leaderEpoch < latest) {
+      return new KafkaProtocolError(ErrorCode.FENCED_LEADER_EPOCH, `leader epoch ${req.opts.leaderEpoch} is older than ${latest} in ${this.topic}-${this.partition}`);
+    }
+    return null;
+  }
+
+  /** Follower append: offsets and epochs stay as the leader wrote them; the epoch cache follows the batches. */
+  private placeFollowerBatches(seg: LogSegment, req: AppendRequest): void {
+    let position = seg.writePosition;
+    if (seg.isEmpty) seg.rollBaseMs = this.now();
+    for (const info of req.infos) {
+      const epoch = req.batches.readInt32BE(info.start + PARTITION_LEADER_EPOCH_OFFSET);
+      if (epoch >= 0 && epoch !== this.epochs.latestEpoch) this.assignEpoch(epoch, info.baseOffset);
+      seg.onBatchAssigned(
+        { baseOffset: info.baseOffset, lastOffset: info.lastOffset, maxTimestamp: info.maxTimestamp, position, sizeBytes: info.sizeBytes },
+        this.config.indexIntervalBytes,
+      );
+      position += info.sizeBytes;
+      this.nextOffset = info.lastOffset + 1;
+    }
+    req.result = { baseOffset: req.infos[0]!.baseOffset, lastOffset: this.nextOffset - 1, logAppendTimeMs: -1, logStartOffset: this._logStartOffset };
+  }
+
+  /** Kafka's assign, logging when it had to drop entries that broke monotonicity (a divergent tail). */
+  private assignEpoch(epoch: number, startOffset: number): void {
+    const before = this.epochs.all;
+    if (!this.epochs.assign(epoch, startOffset)) return;
+    const kept = this.epochs.all.length - 1;
+    if (kept < before.length) this.logger.warn({ epoch, startOffset, dropped: before.slice(kept) }, 'leader epoch entries removed to keep the epoch cache monotonic');
+  }
+
   private assignOffsets(seg: LogSegment, req: AppendRequest): void {
     const lat = req.opts.logAppendTimeMs ?? (this.config.messageTimestampType === 'LogAppendTime' ? this.now() : undefined);
     const baseOffset = this.nextOffset;
+    if (req.opts.leaderEpoch > this.epochs.latestEpoch) this.assignEpoch(req.opts.leaderEpoch, baseOffset);
     let position = seg.writePosition;
     if (seg.isEmpty) seg.rollBaseMs = this.now();
     for (const info of req.infos) {
@@ -360,14 +459,134 @@ export class PartitionLog {
     if (this.now() - seg.rollBaseMs >= c.segmentMs) return true;
     const { offsetIndexBytes, timeIndexBytes } = seg.indexSizesBytes();
     if (offsetIndexBytes + 8 * req.infos.length > c.segmentIndexBytes || timeIndexBytes + 12 * (req.infos.length + 1) > c.segmentIndexBytes) return true;
-    const lastRelative = this.nextOffset + req.messages - seg.baseOffset;
+    const lastRelative = (req.follower ? req.infos[req.infos.length - 1]!.lastOffset + 1 : this.nextOffset + req.messages) - seg.baseOffset;
     return lastRelative > 0x7fffffff - 1;
+  }
+
+  // ------------------------------------------------------------------------- leader epochs, high watermark
+
+  /** Latest leader epoch in the log (or UNDEFINED_EPOCH, -1, for an empty log). */
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  /** The epoch cache: start offset of every leader epoch still in the log. */
+  epochEntries(): readonly EpochEntry[] {
+    return this.epochs.all;
+  }
+
+  /** Kafka's OffsetForLeaderEpoch answer: the largest epoch <= `epoch` here and where it ends (see LeaderEpochCache). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this._logEndOffset);
+  }
+
+  /** Leader epoch of the batch holding `offset` (UNDEFINED_EPOCH when unknown). */
+  epochForOffset(offset: number): number {
+    return this.epochs.epochForOffset(offset);
+  }
+
+  /**
+   * A new leader records where its epoch starts (the log end) before it appends anything, so OffsetForLeaderEpoch
+   * answers for the previous epochs end there even if this leader never writes. Queued after earlier appends.
+   */
+  assignEpochStart(epoch: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (epoch <= this.epochs.latestEpoch) return;
+      this.assignEpoch(epoch, this.nextOffset);
+      await this.persistEpochs();
+    });
+  }
+
+  /** High watermark as last set by the replica (starts at min(checkpoint, log end) after open). */
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Sets the high watermark, clamped to [logStartOffset, logEndOffset]; returns the value set. */
+  updateHighWatermark(hw: number): number {
+    this.hw = clamp(hw, this._logStartOffset, this._logEndOffset);
+    return this.hw;
+  }
+
+  /** Writes the high-watermark checkpoint when it changed (periodic; atomic, not fsynced: see epoch-checkpoint.ts). */
+  checkpointHighWatermark(): Promise<void> {
+    if (this.hw === this.checkpointedHw || this.closed || this.failure !== null) return Promise.resolve();
+    return this.exclusive(() => this.writeHighWatermark(false));
+  }
+
+  private async writeHighWatermark(durable: boolean): Promise<void> {
+    const hw = this.hw;
+    await writeHighWatermarkCheckpoint(this.dir, this.topic, this.partition, hw, durable);
+    this.checkpointedHw = hw;
+  }
+
+  private async persistEpochs(): Promise<void> {
+    this.epochs.dirty = false;
+    await writeEpochCheckpoint(this.dir, this.epochs.all);
+  }
+
+  /** Writer only: after the log start offset moved up, epochs wholly before it go, the high watermark follows. */
+  private async onLogStartMoved(): Promise<void> {
+    this.epochs.truncateFromStart(this._logStartOffset);
+    if (this.epochs.dirty) await this.persistEpochs();
+    if (this.hw < this._logStartOffset) this.hw = this._logStartOffset;
+  }
+
+  /**
+   * At open: the epoch checkpoint trimmed to the recovered log (it is written before the batches it describes,
+   * so it can only run ahead), or rebuilt from the batches when missing or unreadable; the high watermark from
+   * its checkpoint, at most the log end.
+   */
+  private async loadEpochsAndHighWatermark(): Promise<void> {
+    let entries: EpochEntry[] | null = null;
+    try {
+      entries = await readEpochCheckpoint(this.dir);
+    } catch (err) {
+      this.logger.warn({ err }, 'unreadable leader epoch checkpoint: rebuilding it from the log');
+    }
+    let rebuilt = false;
+    if (entries === null && this.nextOffset > this._logStartOffset) {
+      entries = await this.scanEpochs();
+      rebuilt = true;
+    }
+    this.epochs = new LeaderEpochCache(entries ?? []);
+    this.epochs.truncateFromEnd(this.nextOffset);
+    this.epochs.truncateFromStart(this._logStartOffset);
+    if (rebuilt || this.epochs.dirty) await this.persistEpochs();
+    if (rebuilt) this.logger.info({ epochs: this.epochs.all }, 'rebuilt leader epoch cache from the log');
+    const hw = await readHighWatermarkCheckpoint(this.dir);
+    this.checkpointedHw = hw ?? -1;
+    this.hw = clamp(hw ?? this._logStartOffset, this._logStartOffset, this.nextOffset);
+  }
+
+  /**
+   * Epoch entries from the batches. Epochs never decrease along a log, so when the first and the last batch
+   * agree (every log written before epochs were tracked) one entry is the answer without reading the rest.
+   */
+  private async scanEpochs(): Promise<EpochEntry[]> {
+    const first = readBatchHeader((await this.read(this._logStartOffset, 1)).records);
+    const last = readBatchHeader((await this.read(this.nextOffset - 1, 1)).records);
+    const cache = new LeaderEpochCache();
+    if (first.partitionLeaderEpoch === last.partitionLeaderEpoch) {
+      if (first.partitionLeaderEpoch >= 0) cache.assign(first.partitionLeaderEpoch, Math.max(first.baseOffset, this._logStartOffset));
+      return [...cache.all];
+    }
+    await this.forEachBatchHeader(this._logStartOffset, (h) => {
+      if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch !== cache.latestEpoch) cache.assign(h.partitionLeaderEpoch, h.baseOffset);
+    });
+    return [...cache.all];
   }
 
   // ------------------------------------------------------------------------------------------ durability
 
   private kickSync(): void {
-    if (this.syncing === null) this.syncing = this.syncLoop().finally(() => (this.syncing = null));
+    if (this.syncing !== null) return;
+    this.syncing = this.syncLoop().finally(() => {
+      this.syncing = null;
+      // A write that completed between the loop's last check and here (a group of duplicates writes nothing and
+      // does not yield) found `syncing` still set: start the next fsync for it.
+      if (this.durableSeq < this.writtenSeq && this.failure === null) this.kickSync();
+    });
   }
 
   /** Group commit: one fsync at a time; each covers every write completed before it started. */
@@ -435,6 +654,13 @@ export class PartitionLog {
     return this.exclusive(() => this.syncAll());
   }
 
+  /** Forgets idempotent producers idle for producer.id.expiration.ms (LogManager's scheduler); returns how many. */
+  expireProducers(nowMs: number, producerIdExpirationMs: number): number {
+    const removed = this.producers.removeExpired(nowMs, producerIdExpirationMs);
+    if (removed > 0) this.logger.info({ removed, remaining: this.producers.producerCount }, 'expired idle producer ids');
+    return removed;
+  }
+
   // ---------------------------------------------------------------------------------------------- rolls
 
   private activeSegment(): LogSegment {
@@ -453,6 +679,8 @@ export class PartitionLog {
     this.segments = [...this.segments, seg];
     this.recoveryPoint = seg.baseOffset;
     await writeOffsetCheckpoint(this.dir, RECOVERY_POINT_FILE, this.recoveryPoint);
+    // Like Kafka's roll: an unclean restart rebuilds producer state from here, scanning only the active segment.
+    await this.producers.takeSnapshot(seg.baseOffset);
     this.segmentsGauge.set(this.segments.length);
     this.logger.info({ segmentBaseOffset: seg.baseOffset, closedSegmentBytes: old.sizeBytes }, 'rolled log segment');
   }
@@ -581,6 +809,7 @@ export class PartitionLog {
       if (offset <= this._logStartOffset) return this._logStartOffset;
       await writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_FILE, offset);
       this._logStartOffset = offset;
+      await this.onLogStartMoved();
       this.logger.info({ logStartOffset: offset }, 'log start offset raised (DeleteRecords)');
       await this.deleteSegmentsWhile((_seg, next) => next.baseOffset <= offset, 'log start offset');
       return this._logStartOffset;
@@ -622,6 +851,7 @@ export class PartitionLog {
     const newStart = Math.max(this._logStartOffset, remaining[0]!.baseOffset);
     if (newStart !== this._logStartOffset) await writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_FILE, newStart);
     this._logStartOffset = newStart;
+    await this.onLogStartMoved();
     this.segments = remaining;
     let bytes = 0;
     for (const seg of doomed) {
@@ -630,7 +860,6 @@ export class PartitionLog {
     }
     await fsyncDir(this.dir);
     this.metrics.retentionDeletedSegments.inc(doomed.length);
-    this.sizeGauge.dec(bytes);
     this.segmentsGauge.set(this.segments.length);
     this.logger.info(
       { reason, deletedSegments: doomed.map((s) => s.baseOffset), deletedBytes: bytes, logStartOffset: this._logStartOffset },
@@ -645,7 +874,13 @@ export class PartitionLog {
   truncateTo(offset: number): Promise<void> {
     return this.exclusive(async () => {
       assert(offset >= 0, `truncateTo(${offset})`);
-      if (offset >= this.nextOffset) return;
+      if (offset >= this.nextOffset) {
+        // No data to drop, but an epoch entry at the log end (this replica led an epoch and wrote nothing in
+        // it) must go, or the follower would keep presenting an epoch its new leader never had (Kafka does this too).
+        this.epochs.truncateFromEnd(this.nextOffset);
+        if (this.epochs.dirty) await this.persistEpochs();
+        return;
+      }
       await this.syncAll();
       const before = this.nextOffset;
       if (offset <= this._logStartOffset || offset <= this.segments[0]!.baseOffset) {
@@ -673,9 +908,31 @@ export class PartitionLog {
       this.recoveryPoint = Math.min(this.recoveryPoint, this.activeSegment().baseOffset);
       await writeOffsetCheckpoint(this.dir, RECOVERY_POINT_FILE, this.recoveryPoint);
       this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.nextOffset);
-      this.sizeGauge.set(this.sizeBytes);
+      this.epochs.truncateFromEnd(this.nextOffset);
+      if (this.epochs.dirty) await this.persistEpochs();
+      this.hw = clamp(this.hw, this._logStartOffset, this.nextOffset);
       this.segmentsGauge.set(this.segments.length);
+      await this.producers.reload(this, this._logStartOffset, this.nextOffset);
       this.logger.info({ requestedOffset: offset, previousLogEndOffset: before, logEndOffset: this.nextOffset }, 'truncated log');
+    });
+  }
+
+  /**
+   * Replication: drops everything and restarts the log empty at `offset` (a follower whose log end is below
+   * its leader's log start; Kafka's truncateFullyAndStartAt).
+   */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    return this.exclusive(async () => {
+      assert(offset >= 0, `truncateFullyAndStartAt(${offset})`);
+      await this.syncAll();
+      const before = { logStartOffset: this._logStartOffset, logEndOffset: this.nextOffset };
+      await this.restartAt(offset);
+      this._logEndOffset = this.nextOffset;
+      this._durableEndOffset = this.nextOffset;
+      await writeOffsetCheckpoint(this.dir, RECOVERY_POINT_FILE, this.recoveryPoint);
+      this.cleanerCheckpoint = offset;
+      this.segmentsGauge.set(this.segments.length);
+      this.logger.warn({ ...before, newLogStartOffset: offset }, 'log emptied and restarted at the leader log start');
     });
   }
 
@@ -684,11 +941,15 @@ export class PartitionLog {
     for (const s of this.segments) await s.deleteFiles();
     const seg = await LogSegment.create(this.dir, offset, this.pool, this.now());
     await fsyncDir(this.dir);
+    await this.producers.clear();
     this.segments = [seg];
     this.nextOffset = offset;
     this._logStartOffset = offset;
     this.recoveryPoint = offset;
+    this.hw = offset;
     await writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_FILE, offset);
+    this.epochs.clear();
+    if (this.epochs.dirty) await this.persistEpochs();
   }
 
   // ----------------------------------------------------------------------------------------- compaction
@@ -720,13 +981,11 @@ export class PartitionLog {
           const first = current.indexOf(replaced[0]!);
           const intact = first >= 0 && replaced.every((s, i) => current[first + i] === s && !s.active && !s.deleted);
           if (!intact) return false;
-          const before = replaced.reduce((n, s) => n + s.sizeBytes, 0);
           const installed = await cleaned.install();
           this.segments = [...current.slice(0, first), ...(installed === null ? [] : [installed]), ...current.slice(first + replaced.length)];
           const following = current[first + replaced.length];
           this.cleanerCheckpoint = Math.max(this.cleanerCheckpoint, following?.baseOffset ?? this.nextOffset);
           await writeOffsetCheckpoint(this.dir, CLEANER_CHECKPOINT_FILE, this.cleanerCheckpoint);
-          this.sizeGauge.dec(before - (installed?.sizeBytes ?? 0));
           this.segmentsGauge.set(this.segments.length);
           return true;
         }),
@@ -750,6 +1009,9 @@ export class PartitionLog {
       await active.writeIndexes();
       await writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_FILE, this._logStartOffset);
       await writeOffsetCheckpoint(this.dir, RECOVERY_POINT_FILE, this.nextOffset);
+      if (this.epochs.dirty) await this.persistEpochs();
+      await this.writeHighWatermark(true);
+      await this.producers.takeSnapshot(this.nextOffset);
       const marker: CleanShutdownMarker = { logEndOffset: this.nextOffset, activeBaseOffset: active.baseOffset, activeSizeBytes: active.sizeBytes };
       await writeFileDurably(join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
       await this.closeHandles();
@@ -914,13 +1176,14 @@ export class PartitionLog {
       this._logEndOffset = this.nextOffset;
       this._durableEndOffset = this.nextOffset;
     }
+    await this.loadEpochsAndHighWatermark();
     // Segments before the active one are sealed (fsynced with indexes): the active one is where scans start.
     this.recoveryPoint = this.activeSegment().baseOffset;
     await writeOffsetCheckpoint(this.dir, RECOVERY_POINT_FILE, this.recoveryPoint);
     if (truncatedBytes > 0) await fsyncDir(this.dir);
+    await this.producers.load(this, { logStartOffset: this._logStartOffset, logEndOffset: this.nextOffset, cleanShutdown: clean });
     stopTimer();
     this.metrics.recoveryTruncatedBytes.inc(truncatedBytes);
-    this.sizeGauge.set(this.sizeBytes);
     this.segmentsGauge.set(this.segments.length);
     this.recoveryStats = { clean, scannedSegments: scanned, truncatedBytes };
     const fields = {
@@ -937,6 +1200,10 @@ export class PartitionLog {
     else if (scanned > 0) this.logger.info(fields, 'recovered log');
     else this.logger.debug(fields, 'opened log');
   }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(value, min), max);
 }
 
 /** Index of the last segment whose baseOffset <= offset (0 when offset precedes them all). */
