@@ -32,9 +32,6 @@ if (!engine.available) {
   if (process.env.CI === 'true') throw new Error(`docker-compose deployment test needs a Docker engine in CI: ${engine.reason}`);
   console.warn(`skipping the docker-compose deployment tests: ${engine.reason}`);
 }
-// Partition replication between brokers is being wired in; until it lands the zone-outage case (which needs
-// replication factor 3) is skipped. FLUXO_DEPLOY_REPLICATION=1 runs it anyway.
-const replicationAvailable = process.env.FLUXO_DEPLOY_REPLICATION === '1';
 
 let workDir = '';
 let imageBuilt: Promise<void> | undefined;
@@ -171,7 +168,7 @@ describe.skipIf(!engine.available)('docker-compose.yml: 3 controllers and 6 brok
     });
   }, 5 * 60_000);
 
-  it.skipIf(!replicationAvailable)('produces through one broker, consumes through another, and still reads everything with zone-a killed', async () => {
+  it('produces through one broker, consumes through another, and still reads everything with zone-a killed', async () => {
     await fluxo(client, ['topic', 'create', 'orders', '--partitions', '6', '--replication-factor', '3', '-b', 'broker-101:9092']);
     const before = records('before', 3000);
     expect(await produceLines(client, 'orders', 'broker-101:9092', before)).toContain('Produced 3000 records');

@@ -20,6 +20,7 @@ import { LevelMetadataStore } from './metadata/level-metadata-store.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { createBrokerMetrics } from './metrics.js';
 import { SocketServer } from './network/socket-server.js';
+import { ReplicationService } from './replication/replication-service.js';
 
 /** The metadata store's directory inside the data dir (not a `<topic>-<partition>` name). */
 export const METADATA_DIR = '__fluxo_metadata';
@@ -47,6 +48,7 @@ export class Broker {
   private metadata: MetadataStore | null = null;
   private logManager: LogManager | null = null;
   private topicRegistry: TopicRegistry | null = null;
+  private replication: ReplicationService | null = null;
   private unlock: (() => Promise<void>) | null = null;
   private unsubscribe: (() => void) | null = null;
   private groups: GroupCoordinator | null = null;
@@ -62,7 +64,8 @@ export class Broker {
   constructor(private readonly opts: BrokerOptions) {
     this.config = opts.config;
     this.nodeId = this.config.number('node.id');
-    this.logger = opts.logger.child({ nodeId: this.nodeId });
+    // The node logger already carries nodeId and role on every line.
+    this.logger = opts.logger;
     this.registry = opts.registry;
     this.dataDir = resolve(this.config.string('log.dirs'));
     this.listenHost = clientListener('listeners', this.config.list('listeners')).host;
@@ -130,9 +133,11 @@ export class Broker {
       retentionCheckIntervalMs: config.number('log.retention.check.interval.ms'),
       cleanerBackoffMs: config.number('log.cleaner.backoff.ms'),
       cleanerEnabled: config.boolean('log.cleaner.enable'),
+      producerIdExpirationMs: config.number('producer.id.expiration.ms'),
+      producerIdExpirationCheckIntervalMs: config.number('producer.id.expiration.check.interval.ms'),
     });
     const host = new PartitionLogHost(this.dataDir, logManager, this.logger.child({ component: 'partitions' }));
-    await host.cleanDataDir(image);
+    await host.cleanDataDir(image, this.nodeId);
     this.logManager = logManager;
     await logManager.start();
 
@@ -140,14 +145,21 @@ export class Broker {
     this.topicRegistry = topics;
     await topics.load(image);
     this.unsubscribe = metadata.subscribe((records, next) => topics.apply(records, next));
+    // ---- replication (replication helper's block): REPLICATION listener, follower fetchers, ISR changes ----
+    const replication = new ReplicationService({ nodeId: this.nodeId, config, topics, metadata, logger: this.logger, registry: this.registry });
+    this.replication = replication;
+    const replicationEndpoint = await replication.start();
+    // ---- end of the replication block ----
     const admin = new TopicAdmin(config, metadata, topics, this.logger.child({ component: 'admin' }));
     // After the logs are open: the coordinator rebuilds groups and offsets from __consumer_offsets.
     const groups = new GroupCoordinator({
       config: groupConfigFrom(config),
-      topic: new BrokerOffsetsTopic(topics, admin),
+      // Groups follow the leadership of their __consumer_offsets partition (load on election, unload on resignation).
+      topic: new BrokerOffsetsTopic(topics, admin, { metadata, nodeId: this.nodeId }),
       topicPartitions: (name) => topics.topic(name)?.partitionCount,
       logger: this.logger.child({ component: 'groups' }),
       registry: this.registry,
+      highWatermark: (topic, partition) => topics.topic(topic)?.partition(partition)?.highWatermark,
     });
     this.groups = groups;
     await groups.start();
@@ -189,7 +201,7 @@ export class Broker {
     this.server = server;
     this.boundPort = server.port;
     const self = this.advertised();
-    await metadata.registerBroker({ nodeId: this.nodeId, rack: self.rack, endpoints: [{ listener: 'PLAINTEXT', host: self.host, port: self.port }] });
+    await metadata.registerBroker({ nodeId: this.nodeId, rack: self.rack, endpoints: [{ listener: 'PLAINTEXT', host: self.host, port: self.port }, replicationEndpoint] });
     // The parent logger: this line carries nodeId itself (the CLI and test harnesses parse it).
     this.opts.logger.info(
       { host: self.host, port: self.port, metricsPort: this.metricsPort, nodeId: this.nodeId, dataDir: this.dataDir, clusterId: metadata.clusterId(), topics: image.topics.size },
@@ -247,6 +259,10 @@ export class Broker {
     this.unsubscribeGroups = null;
     await this.groups?.stop();
     this.groups = null;
+    // ---- replication (replication helper's block): stop fetching and serving before the logs close ----
+    await this.replication?.stop();
+    this.replication = null;
+    // ---- end of the replication block ----
     this.unsubscribe?.();
     this.unsubscribe = null;
     await this.topicRegistry?.close();

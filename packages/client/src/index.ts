@@ -12,7 +12,16 @@ export {
 export { CLIENT_API_VERSIONS, pickVersion, type VersionRange } from './versions.js';
 export { withRetries, backoffMs, resolveRetryOptions, type RetryOptions } from './retry.js';
 export { murmur2, toPositive, partitionForKey, DefaultPartitioner, RoundRobinPartitioner, type Partitioner, type PartitionerInput } from './partitioner.js';
-export { RecordAccumulator, SendCompletion, estimateRecordSizeBytes, type AccumulatorOptions, type DrainedBatch, type OutgoingRecord, type RecordMetadata } from './record-accumulator.js';
+export {
+  RecordAccumulator,
+  SendCompletion,
+  estimateRecordSizeBytes,
+  type AccumulatorOptions,
+  type DrainedBatch,
+  type OutgoingRecord,
+  type ProducerIdentity,
+  type RecordMetadata,
+} from './record-accumulator.js';
 export { compressionCodec, COMPRESSION_NAMES, type CompressionName } from './compression.js';
 export { type Message, type HeaderValue } from './messages.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type Acks } from './producer.js';

@@ -1,10 +1,11 @@
-import { ErrorCode, KafkaProtocolError, errorName } from '@fluxo/common';
+import { ConfigError, ErrorCode, KafkaProtocolError, errorName } from '@fluxo/common';
 import { apis, encodeRecordBatch, type ProduceRequest, type ProduceResponse } from '@fluxo/protocol';
 import { Cluster, needsMetadataRefresh, topicError, type ClusterOptions, type TopicMetadata } from './cluster.js';
 import type { Connection } from './connection.js';
 import { compressionCodec, type CompressionName } from './compression.js';
 import { normalizeHeaders, normalizeTimestamp, toBytes, type Message } from './messages.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
+import { ProducerIdentityState } from './producer-identity.js';
 import {
   RecordAccumulator,
   SendCompletion,
@@ -42,6 +43,21 @@ export interface ProducerOptions extends ClusterOptions {
   maxInFlightRequestsPerPartition?: number;
   /** Ask the broker to create unknown topics (it decides, per auto.create.topics.enable). Default true. */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Kafka enable.idempotence: each partition's records are written exactly once and in order, even when a
+   * send is retried after a timeout, a lost connection or a leader change. The producer gets an id from the
+   * cluster (InitProducerId), numbers each partition's records, and resends a failed batch unchanged so the
+   * broker recognises a duplicate and answers with its original offsets. Needs acks=-1 (all) and at most 5
+   * batches in flight per partition (both Kafka's rules). Default false in @fluxo/client for now: brokers
+   * without InitProducerId (older Fluxo nodes) would refuse the producer, and a producer that hits a sequence
+   * gap restarts its partition's sequence under a bumped epoch (Kafka's behaviour) rather than failing.
+   */
+  idempotent?: boolean;
+  /**
+   * Kafka delivery.timeout.ms, for idempotent producers: a batch is retried (retriable errors, sequence
+   * errors) until this long after its first send, instead of a fixed retry count. Default 120000.
+   */
+  deliveryTimeoutMs?: number;
 }
 
 export interface ProducerRecord {
@@ -57,7 +73,8 @@ export type { RecordMetadata } from './record-accumulator.js';
  * Batching producer: send() places records in per-partition queues (RecordAccumulator); a sender drains ready
  * partitions into Produce requests per leader, one v2 batch per partition and request, with up to
  * maxInFlightRequestsPerPartition batches of a partition pipelined, and retries retriable errors (failed
- * batches go back to the front in their original order).
+ * batches go back to the front in their original order). With `idempotent: true` batches carry a producer id,
+ * epoch and sequence numbers and a failed batch is resent unchanged (see ProducerOptions.idempotent).
  */
 export class Producer {
   readonly cluster: Cluster;
@@ -79,6 +96,11 @@ export class Producer {
   private waitingAppends = 0;
   /** Per leader: requests reach its connection's queue in the order they were built (pipelined batches). */
   private readonly connectTails = new Map<number, Promise<unknown>>();
+  /** Idempotence (null without): producer id and epoch. */
+  private readonly idempotence: ProducerIdentityState | null;
+  private readonly deliveryTimeoutMs: number;
+  /** When InitProducerId started failing (retriably); null while it works. */
+  private initFailingSinceMs: number | null = null;
 
   constructor(options: ProducerOptions) {
     this.cluster = new Cluster(options);
@@ -88,6 +110,15 @@ export class Producer {
     this.maxRequestSizeBytes = options.maxRequestSizeBytes ?? 1_048_576;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? true;
+    const maxInFlight = options.maxInFlightRequestsPerPartition ?? 5;
+    this.idempotence = options.idempotent === true ? new ProducerIdentityState(this.cluster) : null;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+    if (this.idempotence !== null) {
+      // Kafka's ConfigException cases for enable.idempotence.
+      if (this.acks !== -1) throw new ConfigError('acks', 'must be -1 (all) for an idempotent producer');
+      if (maxInFlight > 5) throw new ConfigError('maxInFlightRequestsPerPartition', 'must be at most 5 for an idempotent producer');
+    }
+    const idempotence = this.idempotence;
     const batchSizeBytes = options.batchSizeBytes ?? 16_384;
     this.accumulator = new RecordAccumulator({
       batchSizeBytes,
@@ -95,13 +126,16 @@ export class Producer {
       // Room for the batch header within max.request.size and the broker's default max.message.bytes.
       maxBatchSizeBytes: Math.max(batchSizeBytes, this.maxRequestSizeBytes - 1024),
       bufferMemoryBytes: options.bufferMemoryBytes ?? 32 * 1024 * 1024,
-      maxInFlightBatchesPerPartition: options.maxInFlightRequestsPerPartition ?? 5,
+      maxInFlightBatchesPerPartition: maxInFlight,
       onBatchClosed: (topic, partition) => this.partitioner.onBatchClosed?.(topic, partition),
+      ...(idempotence !== null ? { identity: () => idempotence.identity() } : {}),
     });
   }
 
+  /** Connects; an idempotent producer also gets its producer id (a broker without InitProducerId fails here). */
   async connect(): Promise<void> {
     await this.cluster.connect();
+    if (this.idempotence !== null) await this.idempotence.ensure();
   }
 
   /**
@@ -141,6 +175,8 @@ export class Producer {
 
   private checkRecord(record: ProducerRecord): void {
     if (this.closed) throw new KafkaProtocolError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed');
+    const fatal = this.idempotence?.fatalError;
+    if (fatal) throw fatal;
     if (typeof record.topic !== 'string' || record.topic.length === 0) {
       throw new KafkaProtocolError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'send() needs a topic name');
     }
@@ -151,6 +187,9 @@ export class Producer {
   private appendNow(record: ProducerRecord, metadata: TopicMetadata): SendCompletion {
     this.checkRecord(record);
     const acks = validateAcks(record.acks ?? this.acks);
+    if (this.idempotence !== null && acks !== -1) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_REQUIRED_ACKS, `an idempotent producer sends with acks=-1 (all), not ${acks} (INVALID_REQUIRED_ACKS)`);
+    }
     const compression = record.compression === undefined ? this.compression : compressionCodec(record.compression);
     const partitionCount = metadata.partitions.length;
     let available: number[] | null = null;
@@ -262,6 +301,7 @@ export class Producer {
 
   /** Drains every ready partition once into requests; false when nothing was drained. */
   private sendReady(): boolean {
+    if (this.idempotence?.needsInit) this.initProducerId();
     const nowMs = Date.now();
     const { ready, nextReadyInMs } = this.accumulator.ready(nowMs);
     if (nextReadyInMs !== null) this.armLingerTimer(nowMs + nextReadyInMs);
@@ -299,6 +339,33 @@ export class Producer {
       if (current.length > 0) void this.sendRequest(leader, current);
     }
     return drained;
+  }
+
+  /** InitProducerId (start, epoch bump, new id) in the background; the sender runs again once it is done. */
+  private initProducerId(): void {
+    const idempotence = this.idempotence!;
+    idempotence.ensure().then(
+      () => {
+        if (idempotence.identity() !== null) {
+          this.initFailingSinceMs = null;
+          this.scheduleSender();
+          return;
+        }
+        // No producer id yet (no broker reachable, or none could allocate one): queued records give up after
+        // the delivery timeout, like batches that cannot be sent; later sends try again.
+        this.initFailingSinceMs ??= Date.now();
+        if (Date.now() - this.initFailingSinceMs >= this.deliveryTimeoutMs) {
+          this.initFailingSinceMs = null;
+          this.accumulator.abortAll(new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT, `no producer id from the cluster within deliveryTimeoutMs ${this.deliveryTimeoutMs}`));
+          return;
+        }
+        setTimeout(() => this.scheduleSender(), backoffMs(this.cluster.retryOptions, 3)).unref();
+      },
+      (err: Error) => {
+        // Fatal (the cluster cannot give this producer an id): nothing queued can be sent.
+        this.accumulator.abortAll(err);
+      },
+    );
   }
 
   private armLingerTimer(atMs: number): void {
@@ -364,9 +431,9 @@ export class Producer {
         records: encodeRecordBatch({
           baseOffset: 0,
           baseTimestamp: first.timestampMs,
-          producerId: -1,
-          producerEpoch: -1,
-          baseSequence: -1,
+          producerId: batch.producerId,
+          producerEpoch: batch.producerEpoch,
+          baseSequence: batch.baseSequence,
           compression: batch.compression,
           records: batch.records.map((r, i) => ({
             key: r.record.key,
@@ -392,16 +459,19 @@ export class Producer {
     for (const batch of batches) {
       const r = results.get(`${batch.topic}\u0000${batch.partition}`);
       if (!r) {
-        this.accumulator.fail(batch, new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, `no produce result for ${batch.topic}-${batch.partition}`));
+        this.retryOrFail(batch, new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, `no produce result for ${batch.topic}-${batch.partition}`));
         continue;
       }
-      if (r.errorCode === ErrorCode.NONE) {
-        this.accumulator.complete(batch, r.baseOffset, r.logAppendTimeMs ?? -1);
+      if (r.errorCode === ErrorCode.NONE || (r.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER && batch.baseSequence >= 0)) {
+        // DUPLICATE_SEQUENCE_NUMBER (older brokers): written before, offsets unknown (-1), like Kafka's producer.
+        this.accumulator.complete(batch, r.errorCode === ErrorCode.NONE ? r.baseOffset : -1, r.logAppendTimeMs ?? -1);
         this.countDelivered(batch);
         continue;
       }
+      if (batch.baseSequence >= 0 && this.retryIdempotent(batch, r.errorCode, r.errorMessage ?? null)) continue;
       if ((r.errorCode === ErrorCode.MESSAGE_TOO_LARGE || r.errorCode === ErrorCode.RECORD_LIST_TOO_LARGE) && this.accumulator.splitAndRequeue(batch)) {
         this.cluster.logger.info({ topic: batch.topic, partition: batch.partition, records: batch.records.length }, 'batch too large for the topic, splitting');
+        if (batch.baseSequence >= 0) this.idempotence!.requestBump({ producerId: batch.producerId, producerEpoch: batch.producerEpoch });
         continue;
       }
       const detail = r.errorMessage ? `: ${r.errorMessage}` : '';
@@ -420,9 +490,56 @@ export class Producer {
     metrics.producedRecords.inc(batch.records.length);
   }
 
+  /**
+   * Idempotence errors, handled like Kafka's producer (TransactionManager.canRetry): the batch is retried
+   * unchanged or, once the partition resequences, re-batched under the next epoch. True when handled.
+   */
+  private retryIdempotent(batch: DrainedBatch, code: number, message: string | null): boolean {
+    const idempotence = this.idempotence!;
+    const identity = { producerId: batch.producerId, producerEpoch: batch.producerEpoch };
+    const detail = message ? `: ${message}` : '';
+    const err = new KafkaProtocolError(code, `produce to ${batch.topic}-${batch.partition} failed${detail} (${errorName(code)})`);
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
+      // For the batch the broker should take next this is a real gap; for a later one an earlier batch is
+      // still to land (it failed too, and goes first again).
+      const gap = this.accumulator.isNextSequence(batch);
+      this.requeueIdempotent(batch, err, gap ? 'bump' : 'none');
+      return true;
+    }
+    if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
+      // The broker lost our state (older brokers; KIP-360): bump the epoch and restart the sequence.
+      this.requeueIdempotent(batch, err, 'bump');
+      return true;
+    }
+    if (code === ErrorCode.INVALID_PRODUCER_EPOCH) {
+      const current = idempotence.identity();
+      const stale = current === null || current.producerId !== batch.producerId || current.producerEpoch > batch.producerEpoch;
+      // A batch of an epoch this producer already left is resent under the new one; otherwise the partition
+      // has a newer epoch than ours: start over with a new producer id.
+      if (!stale) idempotence.requestReset(identity);
+      this.requeueIdempotent(batch, err, 'resequence');
+      return true;
+    }
+    return false;
+  }
+
+  private requeueIdempotent(batch: DrainedBatch, err: KafkaProtocolError, action: 'none' | 'bump' | 'resequence'): void {
+    if (this.closed || Date.now() - batch.firstSentAtMs >= this.deliveryTimeoutMs) {
+      this.retryOrFail(batch, err);
+      return;
+    }
+    this.cluster.metrics?.produceRetries.inc({ error: err.type });
+    this.cluster.logger.debug({ topic: batch.topic, partition: batch.partition, sequence: batch.baseSequence, action, err: err.message }, 'retrying idempotent produce');
+    this.accumulator.requeue(batch, Date.now() + backoffMs(this.cluster.retryOptions, Math.min(batch.attempts, 3)));
+    if (action === 'bump') this.idempotence!.requestBump({ producerId: batch.producerId, producerEpoch: batch.producerEpoch });
+    if (action !== 'none') this.accumulator.resequencePartition(batch.topic, batch.partition);
+  }
+
   private retryOrFail(batch: DrainedBatch, err: Error): void {
     const error = err instanceof KafkaProtocolError ? err.type : err.name;
-    if (!this.closed && isRetriableError(err) && batch.attempts < this.cluster.retryOptions.retries) {
+    const idempotent = batch.baseSequence >= 0;
+    const mayRetry = idempotent ? Date.now() - batch.firstSentAtMs < this.deliveryTimeoutMs : batch.attempts < this.cluster.retryOptions.retries;
+    if (!this.closed && isRetriableError(err) && mayRetry) {
       this.cluster.metrics?.produceRetries.inc({ error });
       this.cluster.logger.debug({ topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, err: err.message }, 'retrying produce');
       this.accumulator.requeue(batch, Date.now() + backoffMs(this.cluster.retryOptions, batch.attempts));
@@ -432,6 +549,11 @@ export class Producer {
     this.cluster.metrics?.produceFailures.inc({ error });
     this.cluster.logger.warn({ topic: batch.topic, partition: batch.partition, records: batch.records.length, err: err.message }, 'produce failed');
     this.accumulator.fail(batch, err);
+    if (idempotent) {
+      // The partition's sequence now has a gap: later batches restart at 0 under a bumped epoch (Kafka's producer).
+      this.idempotence!.requestBump({ producerId: batch.producerId, producerEpoch: batch.producerEpoch });
+      this.accumulator.resequencePartition(batch.topic, batch.partition);
+    }
   }
 
   /** One metadata refresh at a time; the sender runs again once leaders are known. */

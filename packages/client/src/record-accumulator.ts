@@ -65,6 +65,25 @@ export interface PendingRecord {
   readonly index: number;
 }
 
+/** The producer id and epoch an idempotent producer's batches carry (InitProducerId). */
+export interface ProducerIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/** No idempotence: producer id, epoch and base sequence of a batch are all -1. */
+const NO_IDENTITY = -1;
+
+function sameIdentity(a: ProducerIdentity | null, b: ProducerIdentity | null): boolean {
+  return a !== null && b !== null && a.producerId === b.producerId && a.producerEpoch === b.producerEpoch;
+}
+
+/** Kafka's sequence arithmetic: sequences wrap from Int32.MAX to 0. */
+export function addSequence(seq: number, count: number): number {
+  const INT32_MAX = 0x7fffffff;
+  return seq > INT32_MAX - count ? count - (INT32_MAX - seq) - 1 : seq + count;
+}
+
 /** Records drained from one partition, sent as one v2 batch. */
 export interface DrainedBatch {
   readonly topic: string;
@@ -77,6 +96,12 @@ export interface DrainedBatch {
   readonly attempts: number;
   /** Drain order within its partition: requeued batches go back in this order. */
   readonly sequence: number;
+  /** Idempotence: the identity and first record sequence the batch is sent with (-1 without idempotence). */
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  /** When the batch was first sent (a retried idempotent batch keeps it: delivery timeout). */
+  readonly firstSentAtMs: number;
 }
 
 export interface AccumulatorOptions {
@@ -97,6 +122,13 @@ export interface AccumulatorOptions {
   maxInFlightBatchesPerPartition?: number;
   /** Called when a partition's batch closes (full or drained): the sticky partitioner moves on. */
   onBatchClosed?: (topic: string, partition: number) => void;
+  /**
+   * Idempotent producer (Kafka enable.idempotence): batches carry this identity (null while none is usable:
+   * InitProducerId or an epoch bump pending) and per-partition sequence numbers. A batch failing retriably is
+   * resent intact (same records, same sequence), so the broker answers a duplicate with its original offset;
+   * a partition adopts a new identity only once none of its batches is unresolved, restarting at sequence 0.
+   */
+  identity?: () => ProducerIdentity | null;
 }
 
 /** Bytes a record adds to a v2 batch, overestimated a little (varint lengths, attributes, deltas). */
@@ -128,6 +160,15 @@ class PartitionQueue {
   requeuedCount = 0;
   /** Lowered after the broker rejected a batch as too large (the topic's max.message.bytes is smaller). */
   maxBatchSizeBytes = Number.POSITIVE_INFINITY;
+  /** Idempotence: the identity this partition's sequences belong to, its next record sequence, the last acknowledged. */
+  identity: ProducerIdentity | null = null;
+  nextRecordSequence = 0;
+  lastAckedSequence = -1;
+  lastAckedDrainOrder = -1;
+  /** Idempotence: batches to resend intact, in drain order, before any new batch. */
+  retryBatches: { batch: DrainedBatch; attempts: number }[] = [];
+  /** Idempotence: the sequence has a gap; unresolved batches are re-batched under a new identity from sequence 0. */
+  resequence = false;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -158,6 +199,7 @@ export class RecordAccumulator {
   private readonly bufferMemoryBytes: number;
   private readonly maxInFlightBatchesPerPartition: number;
   private readonly onBatchClosed: ((topic: string, partition: number) => void) | undefined;
+  private readonly identity: (() => ProducerIdentity | null) | undefined;
   private readonly queues = new Map<string, PartitionQueue>();
   /** The same queues by topic, then partition index: append() looks them up without building a key string. */
   private readonly queuesByTopic = new Map<string, (PartitionQueue | undefined)[]>();
@@ -174,6 +216,7 @@ export class RecordAccumulator {
     this.bufferMemoryBytes = options.bufferMemoryBytes ?? 32 * 1024 * 1024;
     this.maxInFlightBatchesPerPartition = options.maxInFlightBatchesPerPartition ?? 1;
     this.onBatchClosed = options.onBatchClosed;
+    this.identity = options.identity;
     assert(this.batchSizeBytes > 0, 'batchSizeBytes must be positive');
     assert(this.lingerMs >= 0, 'lingerMs must not be negative');
     assert(this.maxBatchSizeBytes >= this.batchSizeBytes, 'maxBatchSizeBytes must be at least batchSizeBytes');
@@ -265,7 +308,7 @@ export class RecordAccumulator {
     let next: number | null = null;
     for (const q of this.queues.values()) {
       if (!this.canDrain(q)) continue;
-      let readyAtMs = q.queuedBytes >= this.batchSizeBytes || this.flushing > 0 ? nowMs : q.firstQueuedAtMs + this.lingerMs;
+      let readyAtMs = q.queuedBytes >= this.batchSizeBytes || this.flushing > 0 || q.retryBatches.length > 0 ? nowMs : q.firstQueuedAtMs + this.lingerMs;
       readyAtMs = Math.max(readyAtMs, q.retryAtMs);
       if (readyAtMs <= nowMs) ready.push({ topic: q.topic, partition: q.partition });
       else next = next === null ? readyAtMs - nowMs : Math.min(next, readyAtMs - nowMs);
@@ -281,6 +324,14 @@ export class RecordAccumulator {
   drain(topic: string, partition: number): DrainedBatch | null {
     const q = this.queues.get(`${topic}\u0000${partition}`);
     if (!q || !this.canDrain(q)) return null;
+    const retry = q.retryBatches.shift();
+    if (retry !== undefined) {
+      // Idempotence: the same batch again (records, identity, sequence), only its attempt count moves on.
+      const again: DrainedBatch = { ...retry.batch, attempts: retry.attempts };
+      q.inFlight.push(again);
+      this.inFlightBatches++;
+      return again;
+    }
     const first = q.records[q.head]!;
     const records: PendingRecord[] = [];
     let sizeBytes = RECORD_BATCH_OVERHEAD_BYTES;
@@ -306,6 +357,20 @@ export class RecordAccumulator {
         q.head = 0;
       }
     }
+    let identity: ProducerIdentity | null = null;
+    let baseSequence = NO_IDENTITY;
+    if (this.identity !== undefined) {
+      identity = this.identity();
+      assert(identity !== null, 'drained an idempotent batch without a producer identity');
+      if (!sameIdentity(q.identity, identity)) {
+        // canDrain allowed it: nothing of the old identity is unresolved. A new sequence space starts at 0.
+        q.identity = identity;
+        q.nextRecordSequence = 0;
+        q.lastAckedSequence = -1;
+      }
+      baseSequence = q.nextRecordSequence;
+      q.nextRecordSequence = addSequence(baseSequence, records.length);
+    }
     const batch: DrainedBatch = {
       topic,
       partition,
@@ -315,6 +380,10 @@ export class RecordAccumulator {
       sizeBytes,
       attempts: q.retryAttempts,
       sequence: q.nextSequence++,
+      producerId: identity?.producerId ?? NO_IDENTITY,
+      producerEpoch: identity?.producerEpoch ?? NO_IDENTITY,
+      baseSequence,
+      firstSentAtMs: Date.now(),
     };
     if (q.requeuedCount > 0) {
       q.requeuedCount = Math.max(0, q.requeuedCount - records.length);
@@ -327,12 +396,47 @@ export class RecordAccumulator {
 
   /** Whether the partition's next batch may be drained now (linger and backoff aside). */
   private canDrain(q: PartitionQueue): boolean {
-    return q.queuedCount > 0 && q.retryPending.length === 0 && q.inFlight.length < this.maxInFlightBatchesPerPartition;
+    if (this.identity === undefined) return q.queuedCount > 0 && q.retryPending.length === 0 && q.inFlight.length < this.maxInFlightBatchesPerPartition;
+    if (q.retryPending.length > 0 || q.resequence || q.inFlight.length >= this.maxInFlightBatchesPerPartition) return false;
+    if (q.retryBatches.length > 0) return true;
+    if (q.queuedCount === 0) return false;
+    const identity = this.identity();
+    // A new identity (epoch bump, new producer id) waits until the partition's older batches are resolved:
+    // a batch at the new epoch from sequence 0 must not overtake them.
+    return identity !== null && (sameIdentity(q.identity, identity) || q.inFlight.length === 0);
+  }
+
+  /**
+   * Idempotence: whether the batch is the next one the broker expects of its partition (its base sequence
+   * follows the last acknowledged one of its identity). An OUT_OF_ORDER_SEQUENCE_NUMBER for the next batch is
+   * a real gap; for a later one it only means an earlier batch has not landed yet.
+   */
+  isNextSequence(batch: DrainedBatch): boolean {
+    const q = this.queues.get(`${batch.topic}\u0000${batch.partition}`);
+    if (q === undefined || q.identity === null || q.identity.producerId !== batch.producerId || q.identity.producerEpoch !== batch.producerEpoch) return false;
+    return batch.baseSequence === addSequence(q.lastAckedSequence, 1);
+  }
+
+  /**
+   * Idempotence: the partition's sequence has a gap (a batch failed for good, or the broker lost our state):
+   * once nothing of it is in flight, its unresolved batches go back to the queue front as records and are sent
+   * again under the producer's next identity from sequence 0.
+   */
+  resequencePartition(topic: string, partition: number): void {
+    const q = this.queues.get(`${topic}\u0000${partition}`);
+    if (q === undefined) return;
+    q.resequence = true;
+    this.settleRetries(q);
   }
 
   /** The broker acknowledged the batch at baseOffset (-1 for acks=0). */
   complete(batch: DrainedBatch, baseOffset: number, logAppendTimeMs: number): void {
-    this.settleRetries(this.release(batch));
+    const q = this.release(batch);
+    if (batch.baseSequence >= 0 && sameIdentity(q.identity, batch) && batch.sequence > q.lastAckedDrainOrder) {
+      q.lastAckedDrainOrder = batch.sequence;
+      q.lastAckedSequence = addSequence(batch.baseSequence, batch.records.length - 1);
+    }
+    this.settleRetries(q);
     for (let i = 0; i < batch.records.length; i++) {
       const r = batch.records[i]!;
       r.completion.recordDone(r.index, {
@@ -362,6 +466,8 @@ export class RecordAccumulator {
     if (batch.records.length < 2) return false;
     const q = this.queues.get(`${batch.topic}\u0000${batch.partition}`)!;
     q.maxBatchSizeBytes = Math.max(RECORD_BATCH_OVERHEAD_BYTES + 1, Math.floor(batch.sizeBytes / 2));
+    // Idempotence: the split batches need new sequences, and so does everything after them.
+    if (this.identity !== undefined) q.resequence = true;
     // Not a retry of the same request: the attempt count stays.
     this.putBack(batch, 0, batch.attempts);
     return true;
@@ -384,9 +490,26 @@ export class RecordAccumulator {
     this.settleRetries(q);
   }
 
-  /** Once nothing of the partition is in flight, requeued batches go back to the front, oldest first. */
+  /**
+   * Once nothing of the partition is in flight, requeued batches go back to the front, oldest first: as records
+   * (re-batched), or with idempotence as the same batches, unless the partition must resequence.
+   */
   private settleRetries(q: PartitionQueue): void {
-    if (q.inFlight.length > 0 || q.retryPending.length === 0) return;
+    if (q.inFlight.length > 0) return;
+    if (this.identity !== undefined) {
+      const byDrainOrder = (a: { batch: DrainedBatch }, b: { batch: DrainedBatch }): number => a.batch.sequence - b.batch.sequence;
+      if (!q.resequence) {
+        if (q.retryPending.length === 0) return;
+        q.retryBatches = [...q.retryBatches, ...q.retryPending].sort(byDrainOrder);
+        q.retryPending = [];
+        return;
+      }
+      q.retryPending = [...q.retryBatches, ...q.retryPending].sort(byDrainOrder);
+      q.retryBatches = [];
+      q.resequence = false;
+      q.identity = null;
+    }
+    if (q.retryPending.length === 0) return;
     const front: PendingRecord[] = [];
     let attempts = 0;
     for (const { batch, attempts: a } of q.retryPending) {
@@ -436,13 +559,14 @@ export class RecordAccumulator {
       q.head = 0;
       q.queuedBytes = 0;
       q.requeuedCount = 0;
-      for (const { batch } of q.retryPending) {
+      for (const { batch } of [...q.retryPending, ...q.retryBatches]) {
         for (const r of batch.records) {
           r.completion.fail(err);
           this.totalBytes -= r.sizeBytes;
         }
       }
       q.retryPending = [];
+      q.retryBatches = [];
     }
     for (const w of this.spaceWaiters.splice(0)) w();
     if (this.isEmpty) for (const w of this.emptyWaiters.splice(0)) w();

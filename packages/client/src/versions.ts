@@ -29,6 +29,7 @@ export const CLIENT_API_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [19, { minVersion: 0, maxVersion: 7 }], // CreateTopics
   [20, { minVersion: 0, maxVersion: 5 }], // DeleteTopics: v6 names topics by id
   [21, { minVersion: 0, maxVersion: 2 }], // DeleteRecords
+  [22, { minVersion: 0, maxVersion: 4 }], // InitProducerId: v3+ bumps the epoch of a known producer (KIP-360); v5 is transactions v2
   [32, { minVersion: 0, maxVersion: 4 }], // DescribeConfigs
   [33, { minVersion: 0, maxVersion: 2 }], // AlterConfigs
   [37, { minVersion: 0, maxVersion: 3 }], // CreatePartitions

@@ -413,6 +413,10 @@ export class ControllerNode {
         case 'PartitionChanged':
           validateAlterPartition(this.image, brokerId, brokerEpoch, r);
           break;
+        case 'ProducerIdsAllocated':
+          // A broker takes blocks for itself only.
+          if (r.brokerId !== brokerId) throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, `broker ${brokerId} cannot take producer ids for broker ${r.brokerId}`);
+          break;
         default:
           break;
       }

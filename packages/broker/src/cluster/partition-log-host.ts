@@ -58,7 +58,7 @@ export class PartitionLogHost implements LogHost {
    * of partitions the metadata does not know at all (Kafka 3.7's stray logs: renamed, not deleted, in case metadata
    * was lost by mistake).
    */
-  async cleanDataDir(image: MetadataImage): Promise<void> {
+  async cleanDataDir(image: MetadataImage, nodeId: number): Promise<void> {
     await mkdir(this.dataDir, { recursive: true });
     for (const name of await readdir(this.dataDir)) {
       const full = join(this.dataDir, name);
@@ -84,6 +84,15 @@ export class PartitionLogHost implements LogHost {
         const aside = asideName(name, STRAY_SUFFIX);
         this.logger.warn({ dir: full, movedTo: aside }, 'partition directory not in cluster metadata; moved aside as stray');
         await rename(full, join(this.dataDir, aside));
+        continue;
+      }
+      const replicas = topic.partitions[parsed.partition]?.replicas;
+      if (replicas !== undefined && !replicas.includes(nodeId) && (recorded === null || recorded === topic.topicId)) {
+        // Reassigned away while this broker was down: the move completed on the new replicas (Kafka deletes it too).
+        this.logger.info({ dir: full, replicas }, 'partition moved to other brokers while this one was down; removing the local copy');
+        const aside = join(this.dataDir, asideName(name, DELETE_SUFFIX));
+        await rename(full, aside);
+        await rm(aside, { recursive: true, force: true });
         continue;
       }
       if (recorded !== null && recorded !== topic.topicId) {

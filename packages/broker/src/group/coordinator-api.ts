@@ -16,6 +16,11 @@ export interface GroupCoordinatorOptions {
   readonly topicPartitions: (topic: string) => number | undefined;
   readonly logger: Logger;
   readonly registry?: Registry;
+  /**
+   * High watermark of a partition this node hosts (undefined if it does not): with a registry, consumer group
+   * lag (fluxo_consumergroup_lag) is reported for the partitions it answers.
+   */
+  readonly highWatermark?: (topic: string, partition: number) => number | undefined;
   readonly scheduler?: Scheduler;
 }
 

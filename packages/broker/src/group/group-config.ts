@@ -13,6 +13,11 @@ export const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024;
 export const MAX_MEMBER_METADATA_BYTES = 128 * 1024;
 /** Kafka's GroupCoordinator.NewMemberJoinTimeoutMs: how long a new member may wait in a join before removal. */
 export const NEW_MEMBER_JOIN_TIMEOUT_MS = 300_000;
+/**
+ * How long FindCoordinator (or a first group request) on the partition's leader waits for the partition's groups
+ * to load before answering: a client that then joins is served instead of told COORDINATOR_LOAD_IN_PROGRESS.
+ */
+export const FIRST_USE_LOAD_WAIT_MS = 10_000;
 /** Largest read while loading a partition of __consumer_offsets (Kafka's offsets.load.buffer.size). */
 export const OFFSETS_LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
@@ -20,6 +25,8 @@ export const OFFSETS_LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 export interface GroupCoordinatorConfig {
   /** offsets.topic.num.partitions: used when __consumer_offsets is created. */
   readonly offsetsTopicPartitions: number;
+  /** offsets.topic.replication.factor: creation fails (COORDINATOR_NOT_AVAILABLE) while fewer brokers are alive. */
+  readonly offsetsTopicReplicationFactor: number;
   /** group.initial.rebalance.delay.ms */
   readonly initialRebalanceDelayMs: number;
   /** group.min.session.timeout.ms / group.max.session.timeout.ms */
@@ -38,6 +45,7 @@ export interface GroupCoordinatorConfig {
 export function groupConfigFrom(config: ResolvedConfig): GroupCoordinatorConfig {
   return {
     offsetsTopicPartitions: config.number('offsets.topic.num.partitions'),
+    offsetsTopicReplicationFactor: config.number('offsets.topic.replication.factor'),
     initialRebalanceDelayMs: config.number('group.initial.rebalance.delay.ms'),
     minSessionTimeoutMs: config.number('group.min.session.timeout.ms'),
     maxSessionTimeoutMs: config.number('group.max.session.timeout.ms'),

@@ -15,9 +15,17 @@ import { ManualScheduler } from './scheduler.js';
 
 const PARTITIONS = 3;
 
-/** __consumer_offsets over real partition logs (what the broker's Partition does: HW = end of durable appends). */
+/**
+ * __consumer_offsets over real partition logs, led by this node in `leaderEpochs[p]` (default 0) unless
+ * `notLed` holds the partition (what the broker's Partition does on a leadership change).
+ */
 class LogOffsetsTopic implements OffsetsTopic {
   logs: PartitionLog[] | null = null;
+  readonly notLed = new Set<number>();
+  readonly leaderEpochs = new Map<number, number>();
+  /** Partitions whose reads fail (a load of them fails). */
+  readonly failingReads = new Set<number>();
+  private readonly listeners = new Set<() => void>();
   constructor(
     private readonly manager: LogManager,
     private readonly topicConfig: Record<string, string> = {},
@@ -36,19 +44,37 @@ class LogOffsetsTopic implements OffsetsTopic {
   }
   partition(index: number): OffsetsPartition | undefined {
     const log = this.logs?.[index];
-    if (!log) return undefined;
+    if (!log || this.notLed.has(index)) return undefined;
+    const leaderEpoch = this.leaderEpochs.get(index) ?? 0;
     return {
+      leaderEpoch,
       get logStartOffset() {
         return log.logStartOffset;
       },
-      get highWatermark() {
+      get logEndOffset() {
         return log.logEndOffset;
       },
       append: async (batch) => {
-        await log.append(batch, { leaderEpoch: 0 });
+        await log.append(batch, { leaderEpoch });
       },
-      read: async (offset, maxBytes, maxOffset) => (await log.read(offset, maxBytes, maxOffset)).records,
+      read: async (offset, maxBytes, maxOffset) => {
+        if (this.failingReads.has(index)) throw new Error(`injected read failure of partition ${index}`);
+        return (await log.read(offset, maxBytes, maxOffset)).records;
+      },
     };
+  }
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** A leadership change: this node stops leading `index`, or leads it (again) in `leaderEpoch`. */
+  setLeader(index: number, leaderEpoch: number | null): void {
+    if (leaderEpoch === null) this.notLed.add(index);
+    else {
+      this.notLed.delete(index);
+      this.leaderEpochs.set(index, leaderEpoch);
+    }
+    for (const l of this.listeners) l();
   }
 }
 
@@ -502,5 +528,94 @@ describe('GroupCoordinator offsets', () => {
     const second = await startNode({ dir, topicConfig: { 'segment.bytes': '2048' } });
     expect((await second.coordinator.fetchOffsets('compacted', [{ name: 'orders', partitions: [0, 1, 2, 3] }])).topics[0]!.partitions.map((p) => p.offset)).toEqual([200, 197, 198, 199]);
     expect(second.coordinator.groupState('doomed')).toBeUndefined();
+  });
+});
+
+describe('GroupCoordinator leadership of __consumer_offsets partitions (Kafka onElection / onResignation)', () => {
+  /** Group ids on distinct partitions of the 3-partition topic. */
+  function groupOn(partition: number, prefix: string): string {
+    for (let i = 0; ; i++) if (partitionFor(`${prefix}-${i}`, PARTITIONS) === partition) return `${prefix}-${i}`;
+  }
+  const commit = (node: Node, groupId: string, generationId: number, memberId: string, offset: number): Promise<number[]> =>
+    node.coordinator.commitOffsets({ groupId, generationId, memberId, groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: 'orders', partition: 1, offset, leaderEpoch: -1, metadata: null }] });
+
+  it('unloads a partition it stops leading (waiting joins answer NOT_COORDINATOR) and reloads its groups when it leads again', async () => {
+    const node = await startNode();
+    const moved = groupOn(1, 'moved');
+    const stays = groupOn(2, 'stays');
+    const { leader, follower } = await stableGroupOfTwo(node, moved);
+    expect(await commit(node, moved, 1, leader.memberId, 41)).toEqual([ErrorCode.NONE]);
+    expect(await commit(node, stays, -1, '', 7)).toEqual([ErrorCode.NONE]);
+    // A third member's join waits for the others to rejoin when leadership goes.
+    const { done: waiting } = await joinMember(node, moved);
+    expect(node.coordinator.groupState(moved)).toBe('PreparingRebalance');
+
+    node.topic.setLeader(1, null);
+    expect(await waiting).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(node.coordinator.groupState(moved)).toBeUndefined();
+    expect(await node.coordinator.heartbeat(moved, leader.memberId, null, 1)).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(await commit(node, moved, 1, leader.memberId, 42)).toEqual([ErrorCode.NOT_COORDINATOR]);
+    expect((await node.coordinator.fetchOffsets(moved, null)).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect((await node.coordinator.describeGroup(moved)).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect((await node.coordinator.joinGroup(joinParams(moved, ''))).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect((await node.coordinator.listGroups([])).groups.map((g) => g.groupId)).toEqual([stays]);
+    // Groups of other partitions are not disturbed.
+    expect((await node.coordinator.fetchOffsets(stays, null)).topics[0]!.partitions[0]!.offset).toBe(7);
+
+    // Elected again (new leader epoch): requests see COORDINATOR_LOAD_IN_PROGRESS until the log is read back.
+    node.topic.setLeader(1, 1);
+    expect(await node.coordinator.heartbeat(moved, leader.memberId, null, 1)).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    expect(await node.coordinator.awaitLoaded(moved, 10_000)).toBe(ErrorCode.NONE);
+    expect(node.coordinator.groupState(moved)).toBe('Stable');
+    expect(await node.coordinator.heartbeat(moved, follower.memberId, null, 1)).toBe(ErrorCode.NONE);
+    expect((await node.coordinator.fetchOffsets(moved, [{ name: 'orders', partitions: [1] }])).topics[0]!.partitions[0]!.offset).toBe(41);
+    expect(await commit(node, moved, 1, leader.memberId, 43)).toEqual([ErrorCode.NONE]);
+    // The pending member never made it into a generation: not in the stored group.
+    expect((await node.coordinator.describeGroup(moved)).members).toHaveLength(2);
+  });
+
+  it('a new leader epoch without a gap reloads too; a pending SyncGroup answers NOT_COORDINATOR', async () => {
+    const node = await startNode();
+    const g = groupOn(0, 'epoch');
+    const { leader, follower } = await stableGroupOfTwo(node, g);
+    // A third member joins: generation 2 forms, the follower's SyncGroup waits for the leader's assignment.
+    const { done: third } = await joinMember(node, g);
+    const rejoined = await Promise.all([node.coordinator.joinGroup(joinParams(g, leader.memberId)), node.coordinator.joinGroup(joinParams(g, follower.memberId)), third]);
+    for (const r of rejoined) expect(r).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 2 });
+    const followerSync = node.coordinator.syncGroup({ groupId: g, generationId: 2, memberId: follower.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
+    await settle();
+    node.topic.setLeader(0, 5);
+    expect(await followerSync).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(await node.coordinator.awaitLoaded(g, 10_000)).toBe(ErrorCode.NONE);
+    // Generation 2's assignment was never stored: the log's latest group record is generation 1's.
+    const described = await node.coordinator.describeGroup(g);
+    expect(described.state).toBe('Stable');
+    expect(described.members.map((m) => m.memberId).sort()).toEqual([leader.memberId, follower.memberId].sort());
+    expect(await node.coordinator.heartbeat(g, leader.memberId, null, 1)).toBe(ErrorCode.NONE);
+  });
+
+  it('FindCoordinator-style waits: awaitLoaded answers NOT_COORDINATOR at once for a partition led elsewhere', async () => {
+    const node = await startNode();
+    node.topic.setLeader(2, null);
+    expect(await node.coordinator.awaitLoaded(groupOn(2, 'elsewhere'), 10_000)).toBe(ErrorCode.NOT_COORDINATOR);
+    // Elected but its replica not open yet (`elected`): waits, bounded.
+    expect(await node.coordinator.awaitLoaded(groupOn(2, 'elsewhere'), 50, () => true)).toBe(ErrorCode.NOT_COORDINATOR);
+    node.topic.setLeader(2, 0);
+    expect(await node.coordinator.awaitLoaded(groupOn(2, 'elsewhere'), 10_000)).toBe(ErrorCode.NONE);
+  });
+
+  it('a failed load is not served (no empty state): COORDINATOR_LOAD_IN_PROGRESS, retried after a backoff', async () => {
+    const node = await startNode();
+    const g = groupOn(1, 'broken');
+    expect(await commit(node, g, -1, '', 9)).toEqual([ErrorCode.NONE]);
+    node.topic.setLeader(1, null);
+    node.topic.failingReads.add(1);
+    node.topic.setLeader(1, 1);
+    expect(await node.coordinator.awaitLoaded(g, 200)).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    expect((await node.coordinator.fetchOffsets(g, null)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    node.topic.failingReads.delete(1);
+    node.clock.advance(1000);
+    expect(await node.coordinator.awaitLoaded(g, 10_000)).toBe(ErrorCode.NONE);
+    expect((await node.coordinator.fetchOffsets(g, null)).topics[0]!.partitions[0]!.offset).toBe(9);
   });
 });

@@ -1,4 +1,4 @@
-import { ErrorCode, assert, counter, gauge, type Logger } from '@fluxo/common';
+import { ErrorCode, assert, counter, gauge, histogram, type Logger } from '@fluxo/common';
 import { decodeSubscriptionBytes } from '@fluxo/protocol';
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -11,9 +11,10 @@ import {
   type OffsetCommitParams,
   type SyncGroupParams,
 } from './coordinator-api.js';
-import { GROUP_METADATA_TOPIC, type GroupCoordinatorConfig } from './group-config.js';
+import { FIRST_USE_LOAD_WAIT_MS, GROUP_METADATA_TOPIC, type GroupCoordinatorConfig } from './group-config.js';
 import { GroupStore } from './group-store.js';
 import { NO_ASSIGNMENT, joinError, syncError, type CommittedOffset, type Group, type GroupState, type JoinGroupResult, type SyncGroupResult } from './group.js';
+import { registerLagMetrics } from './lag-metrics.js';
 import { GroupMembership } from './membership.js';
 import type { OffsetsRecord } from './offsets-log.js';
 import { encodeOffsetKey, encodeOffsetValue } from './records.js';
@@ -21,10 +22,17 @@ import { systemScheduler, type Scheduler } from './scheduler.js';
 
 export * from './coordinator-api.js';
 
+/** Partition loads: milliseconds for a fresh partition, seconds for a big uncompacted one. */
+const LOAD_BUCKETS_SECONDS = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 60];
+
 /**
- * Kafka's classic group coordinator on a single node: the node leads every partition of __consumer_offsets,
- * so it coordinates every group. Membership is GroupMembership's job, persistence GroupStore's; this class
- * owns the lifecycle, committed offsets (commit, fetch, delete, retention) and the admin operations.
+ * Kafka's classic group coordinator: this node coordinates the groups whose __consumer_offsets partition it
+ * leads (on a single node: all of them). Membership is GroupMembership's job, persistence and partition
+ * ownership (load on election, unload on resignation) GroupStore's; this class owns the lifecycle, committed
+ * offsets (commit, fetch, delete, retention) and the admin operations.
+ *
+ * Every group operation checks ownership synchronously right before acting (`serve`), so a group is never
+ * created or changed for a partition this node stopped leading in between.
  */
 export class GroupCoordinator {
   private readonly store: GroupStore;
@@ -35,6 +43,8 @@ export class GroupCoordinator {
   private running = false;
   private cancelRetention: (() => void) | null = null;
   private retentionRunning = false;
+  private unregisterLag: (() => void) | null = null;
+  private unsubscribeLeadership: (() => void) | null = null;
 
   constructor(private readonly opts: GroupCoordinatorOptions) {
     this.scheduler = opts.scheduler ?? systemScheduler;
@@ -47,6 +57,7 @@ export class GroupCoordinator {
       logger: opts.logger,
       scheduler: this.scheduler,
       groupsGauge: registry ? gauge(registry, 'fluxo_consumer_groups', 'Consumer groups this node coordinates') : null,
+      loadSeconds: registry ? histogram(registry, 'fluxo_group_partition_load_seconds', 'Time to load the groups of a __consumer_offsets partition this node became leader of', [], LOAD_BUCKETS_SECONDS) : null,
       onGroupLoaded: (group) => this.membership.onGroupLoaded(group),
     });
     this.membership = new GroupMembership(
@@ -64,57 +75,104 @@ export class GroupCoordinator {
   }
 
   async joinGroup(p: JoinGroupParams): Promise<JoinGroupResult> {
-    const ready = await this.prepare(p.groupId);
+    const ready = this.serve(p.groupId, await this.prepare(p.groupId));
     return ready !== ErrorCode.NONE ? joinError(p.memberId, ready) : this.membership.joinGroup(p);
   }
 
   async syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
-    const ready = await this.prepare(p.groupId);
+    const ready = this.serve(p.groupId, await this.prepare(p.groupId));
     return ready !== ErrorCode.NONE ? syncError(ready) : this.membership.syncGroup(p);
   }
 
   async heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): Promise<number> {
-    const ready = await this.prepare(groupId);
+    const ready = this.serve(groupId, await this.prepare(groupId));
     return ready !== ErrorCode.NONE ? ready : this.membership.heartbeat(groupId, memberId, groupInstanceId, generationId);
   }
 
   async leaveGroup(groupId: string, leaving: readonly MemberIdentity[]): Promise<{ errorCode: number; members: (MemberIdentity & { errorCode: number })[] }> {
-    const ready = await this.prepare(groupId);
+    const ready = this.serve(groupId, await this.prepare(groupId));
     return ready !== ErrorCode.NONE ? { errorCode: ready, members: [] } : this.membership.leaveGroup(groupId, leaving);
   }
 
-  /** Loads existing groups when __consumer_offsets exists (call after the partition logs are open). */
+  /**
+   * Loads the groups of the __consumer_offsets partitions this node leads (call after the partition logs are
+   * open) and follows leadership changes from then on.
+   */
   async start(): Promise<void> {
     assert(!this.running, 'group coordinator started twice');
     this.running = true;
+    const { registry, highWatermark } = this.opts;
+    if (registry && highWatermark) this.unregisterLag = registerLagMetrics(registry, { groups: () => this.store.values(), highWatermark });
     this.scheduleRetention();
-    if (this.opts.topic.existing() !== null) await this.store.ensureLoaded();
+    this.unsubscribeLeadership =
+      this.opts.topic.onChange?.(() => {
+        if (this.running) void this.store.reconcile();
+      }) ?? null;
+    if (this.opts.topic.existing() !== null) await this.store.reconcile();
   }
 
   /** Answers waiting joins/syncs with NOT_COORDINATOR (clients rediscover) and drops timers and state. */
   async stop(): Promise<void> {
     this.running = false;
+    this.unsubscribeLeadership?.();
+    this.unsubscribeLeadership = null;
+    this.unregisterLag?.();
+    this.unregisterLag = null;
     this.cancelRetention?.();
     this.cancelRetention = null;
     await this.store.reset(ErrorCode.NOT_COORDINATOR);
   }
 
-  /** Creates/loads __consumer_offsets on first use (FindCoordinator); NONE or the error to answer. */
-  async ensureReady(): Promise<number> {
+  /** Creates __consumer_offsets if missing (FindCoordinator does first); NONE or COORDINATOR_NOT_AVAILABLE. */
+  async ensureTopic(): Promise<number> {
     if (!this.running) return ErrorCode.NOT_COORDINATOR;
     try {
-      await this.store.ensureLoaded();
+      await this.store.ensureTopic();
       return this.running ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
     } catch (err) {
+      // Kafka answers COORDINATOR_NOT_AVAILABLE while the topic cannot be created (e.g. too few brokers).
       this.logger.warn({ err }, `${GROUP_METADATA_TOPIC} is not available`);
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
   }
 
-  /** NONE when the coordinator can serve `groupId` now (creating/loading the topic if needed). */
+  /** Creates __consumer_offsets if missing and loads every partition this node leads; NONE or the error to answer. */
+  async ensureReady(): Promise<number> {
+    const created = await this.ensureTopic();
+    if (created !== ErrorCode.NONE) return created;
+    await this.store.reconcile();
+    return this.running ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
+  }
+
+  /**
+   * FindCoordinator on the coordinator itself: waits (at most `timeoutMs`) until the group's partition is loaded,
+   * so the client's next request is served; `elected`: the metadata names this node the partition's leader (its
+   * replica may still be opening). NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  async awaitLoaded(groupId: string, timeoutMs: number, elected?: () => boolean): Promise<number> {
+    if (!this.running) return ErrorCode.NOT_COORDINATOR;
+    return this.store.awaitLoaded(groupId, timeoutMs, elected);
+  }
+
+  /**
+   * The asynchronous part of serving a group request: on first use on this node (no FindCoordinator before) the
+   * topic is created and the group's partition loaded, as FindCoordinator does. NONE when `serve` decides.
+   */
   private async prepare(groupId: string): Promise<number> {
     if (groupId.length === 0) return ErrorCode.INVALID_GROUP_ID;
-    return this.ensureReady();
+    if (!this.running) return ErrorCode.NOT_COORDINATOR;
+    if (this.opts.topic.existing() !== null) return ErrorCode.NONE;
+    const created = await this.ensureTopic();
+    if (created !== ErrorCode.NONE) return created;
+    await this.store.awaitLoaded(groupId, FIRST_USE_LOAD_WAIT_MS);
+    return ErrorCode.NONE;
+  }
+
+  /** After `prepare`: whether this node serves `groupId` now (Kafka's isGroupLocal / isGroupLoading). Synchronous. */
+  private serve(groupId: string, prepared: number): number {
+    if (prepared !== ErrorCode.NONE) return prepared;
+    if (!this.running) return ErrorCode.NOT_COORDINATOR;
+    return this.store.status(groupId);
   }
 
   /** Error code per entry of `p.offsets`, in order. */
@@ -129,7 +187,7 @@ export class GroupCoordinator {
     });
     const all = (code: number): number[] => codes.map((c) => (c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? c : code));
     if (codes.every((c) => c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) return codes;
-    const ready = await this.prepare(p.groupId);
+    const ready = this.serve(p.groupId, await this.prepare(p.groupId));
     if (ready !== ErrorCode.NONE) return all(ready);
     let group = this.store.get(p.groupId);
     if (!group) {
@@ -169,6 +227,8 @@ export class GroupCoordinator {
       this.store.dropIfUnused(group);
       return codes.map((c) => (c === ErrorCode.NONE ? code : c));
     }
+    // Leadership moved meanwhile: the record is in the log; the new coordinator loads it.
+    if (!this.store.serving(p.groupId)) return codes;
     // The group may have been deleted meanwhile: the record is in the log, so it exists again (as on reload).
     const target = this.store.get(p.groupId) ?? this.store.addGroup(p.groupId);
     for (const a of accepted) target.setOffset(a.entry.topic, a.entry.partition, a.value);
@@ -195,7 +255,7 @@ export class GroupCoordinator {
     groupId: string,
     topics: readonly { readonly name: string; readonly partitions: readonly number[] }[] | null,
   ): Promise<{ errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] }> {
-    const ready = await this.prepare(groupId);
+    const ready = this.serve(groupId, await this.prepare(groupId));
     if (ready !== ErrorCode.NONE) return { errorCode: ready, topics: [] };
     const group = this.store.get(groupId);
     const none = (partition: number): FetchedOffset => ({ partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE });
@@ -224,7 +284,7 @@ export class GroupCoordinator {
     groupId: string,
     topics: readonly { readonly name: string; readonly partitions: readonly number[] }[],
   ): Promise<{ errorCode: number; topics: { name: string; partitions: { partition: number; errorCode: number }[] }[] }> {
-    const ready = await this.prepare(groupId);
+    const ready = this.serve(groupId, await this.prepare(groupId));
     if (ready !== ErrorCode.NONE) return { errorCode: ready, topics: [] };
     const group = this.store.get(groupId);
     if (!group || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
@@ -265,7 +325,7 @@ export class GroupCoordinator {
   }
 
   async describeGroup(groupId: string): Promise<GroupDescription> {
-    const ready = await this.prepare(groupId);
+    const ready = this.serve(groupId, await this.prepare(groupId));
     const dead: GroupDescription = { errorCode: ready, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
     if (ready !== ErrorCode.NONE) return dead;
     const group = this.store.get(groupId);
@@ -289,24 +349,27 @@ export class GroupCoordinator {
   }
 
   async listGroups(statesFilter: readonly string[]): Promise<{ errorCode: number; groups: { groupId: string; protocolType: string; state: GroupState }[] }> {
+    if (!this.running) return { errorCode: ErrorCode.NOT_COORDINATOR, groups: [] };
     // Groups exist only once the topic does: do not create it just to list nothing.
-    if (!this.store.isLoaded && this.opts.topic.existing() === null) return { errorCode: this.running ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR, groups: [] };
-    const ready = await this.ensureReady();
-    if (ready !== ErrorCode.NONE) return { errorCode: ready, groups: [] };
+    if (this.opts.topic.existing() === null) return { errorCode: ErrorCode.NONE, groups: [] };
+    // The groups of the partitions this node leads, once their loads (local reads) are done.
+    await this.store.reconcile();
+    if (!this.running) return { errorCode: ErrorCode.NOT_COORDINATOR, groups: [] };
     const wanted = new Set(statesFilter.map((s) => s.toLowerCase()));
     const groups: { groupId: string; protocolType: string; state: GroupState }[] = [];
     for (const g of this.store.values()) {
       if (g.is('Dead') || (wanted.size > 0 && !wanted.has(g.state.toLowerCase()))) continue;
       groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
     }
-    return { errorCode: ErrorCode.NONE, groups };
+    // Kafka: the groups known so far, with COORDINATOR_LOAD_IN_PROGRESS while a partition is still loading.
+    return { errorCode: this.store.loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
   async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
     const results: { groupId: string; errorCode: number }[] = [];
     const appends: Promise<number>[] = [];
     for (const groupId of groupIds) {
-      const ready = await this.prepare(groupId);
+      const ready = this.serve(groupId, await this.prepare(groupId));
       if (ready !== ErrorCode.NONE) {
         results.push({ groupId, errorCode: ready });
         continue;
@@ -340,7 +403,6 @@ export class GroupCoordinator {
       await this.store.reset(ErrorCode.NOT_COORDINATOR);
       return;
     }
-    if (!this.store.isLoaded) return;
     const byPartition = new Map<number, OffsetsRecord[]>();
     for (const group of this.store.values()) {
       const partitions = group.offsets.get(topic);
@@ -368,7 +430,7 @@ export class GroupCoordinator {
    * only for topics no member subscribes to. Expired offsets and retired groups get tombstones.
    */
   async expireOffsets(): Promise<number> {
-    if (!this.store.isLoaded || this.retentionRunning) return 0;
+    if (this.retentionRunning) return 0;
     this.retentionRunning = true;
     try {
       const now = this.scheduler.nowMs();

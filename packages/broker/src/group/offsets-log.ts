@@ -3,24 +3,34 @@ import type { Logger } from '@fluxo/common';
 import { OFFSETS_LOAD_BUFFER_BYTES } from './group-config.js';
 import { decodeGroupValue, decodeKey, decodeOffsetValue, type GroupValue, type OffsetValue } from './records.js';
 
-/** One partition of __consumer_offsets as the coordinator uses it (the broker's Partition behind it). */
+/** A partition of __consumer_offsets that this node leads (the broker's Partition behind it). */
 export interface OffsetsPartition {
+  /** The leader epoch this node leads it in: a new epoch means a new leadership (groups are loaded again). */
+  readonly leaderEpoch: number;
   readonly logStartOffset: number;
-  /** Records below it are committed (durable): what a load reads up to. */
-  readonly highWatermark: number;
-  /** Appends one record batch; resolves once it is durable. */
+  /** Where a load reads up to (Kafka's GroupMetadataManager reads the leader's log to its end). */
+  readonly logEndOffset: number;
+  /** Appends one record batch as leader; resolves once committed (acks=all), rejects with the Kafka error. */
   append(batch: Buffer): Promise<void>;
   /** Whole batches from `offset`, at most ~maxBytes (at least one batch), never at or past `maxOffset`. */
   read(offset: number, maxBytes: number, maxOffset: number): Promise<Buffer>;
 }
 
-/** The internal topic: created on first use, Kafka-style (compacted, offsets.topic.num.partitions). */
+/** The internal topic: created on first use, Kafka-style (compacted, offsets.topic.num.partitions / replication.factor). */
 export interface OffsetsTopic {
-  /** Partition count when the topic exists and all its partitions are open, else null. */
+  /** Partition count when the topic exists, else null. */
   existing(): number | null;
-  /** Creates the topic if missing and resolves with its partition count once every partition is open. */
-  ensure(partitions: number): Promise<number>;
+  /** Creates the topic if missing; resolves with its partition count, rejects when it cannot be created. */
+  ensure(partitions: number, replicationFactor: number): Promise<number>;
+  /** The partition when this node leads it and its log is open; undefined otherwise. */
   partition(index: number): OffsetsPartition | undefined;
+  /** True while the metadata names this node the partition's leader but its replica does not lead yet (opening). */
+  becomingLeader?(index: number): boolean;
+  /**
+   * Calls `listener` (asynchronously) whenever leadership of the topic's partitions may have changed;
+   * returns an unsubscribe function. Without it the coordinator notices changes on the next request.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 export interface OffsetsRecord {
@@ -44,16 +54,21 @@ export interface LoadedPartition {
   readonly skipped: number;
 }
 
-/** Reads a partition from its log start to the high watermark (Kafka's GroupMetadataManager.doLoadGroupsAndOffsets). */
-export async function loadPartition(partition: OffsetsPartition, logger: Logger): Promise<LoadedPartition> {
+/**
+ * Reads a partition from its log start to its log end (Kafka's GroupMetadataManager.doLoadGroupsAndOffsets: the
+ * new leader's log is the truth, committed or about to be). Stops early, returning null, when `stillLeading`
+ * says the leadership this load is for has ended.
+ */
+export async function loadPartition(partition: OffsetsPartition, logger: Logger, stillLeading: () => boolean = () => true): Promise<LoadedPartition | null> {
   const offsets = new Map<string, Map<string, Map<number, OffsetValue | null>>>();
   const groups = new Map<string, GroupValue | null>();
   let records = 0;
   let skipped = 0;
-  const end = partition.highWatermark;
+  const end = partition.logEndOffset;
   let next = partition.logStartOffset;
   while (next < end) {
     const data = await partition.read(next, OFFSETS_LOAD_BUFFER_BYTES, end);
+    if (!stillLeading()) return null;
     if (data.length === 0) break;
     let advanced = false;
     for (const raw of wholeBatches(data)) {
@@ -91,5 +106,6 @@ export async function loadPartition(partition: OffsetsPartition, logger: Logger)
     }
     if (!advanced) break;
   }
+  if (!stillLeading()) return null;
   return { offsets, groups, records, skipped };
 }

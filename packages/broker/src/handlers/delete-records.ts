@@ -21,7 +21,7 @@ export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRe
             const fail = (errorCode: number): DeleteRecordsResponsePartitionResult => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode });
             if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitionCount) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const partition = topic.partition(p.partitionIndex);
-            if (partition === undefined || partition.isClosed) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+            if (partition === undefined || partition.isClosed || !partition.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
             const offset = p.offset === HIGH_WATERMARK ? partition.highWatermark : p.offset;
             if (offset < 0 || offset > partition.highWatermark) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
             try {

@@ -1,11 +1,14 @@
 import { ErrorCode } from '@fluxo/common';
 import { apis, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '@fluxo/protocol';
 import type { BrokerContext } from '../broker-context.js';
-import { LEADER_EPOCH, type Partition } from '../cluster/partition.js';
+import type { Partition } from '../cluster/partition.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { errorCodeOf } from './produce.js';
+import { preferredReadReplica } from '../replication/replica-selector.js';
 
 const READ_COMMITTED = 1;
+/** Kafka's rack-aware replica selector class name (the value of replica.selector.class that turns KIP-392 on). */
+export const RACK_AWARE_REPLICA_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
 const EMPTY = Buffer.alloc(0);
 /** Fluxo's bound on a long poll (clients ask for 100 ms .. a few seconds). */
 const MAX_WAIT_CAP_MS = 60_000;
@@ -16,9 +19,15 @@ interface Wanted {
   readonly fetchOffset: number;
   readonly partitionMaxBytes: number;
   readonly currentLeaderEpoch: number;
+  /** v12+ (KIP-320): epoch of the last batch the client fetched; -1 when absent. */
+  readonly lastFetchedEpoch: number;
   readonly partition: Partition | undefined;
-  /** Error known before reading (unknown topic / partition). */
+  /** Error known before reading (unknown topic / partition, not leader, epoch). */
   readonly errorCode: number;
+  /** KIP-392: another replica in the consumer's rack serves this partition (-1: none; this node reads). */
+  readonly preferredReadReplica: number;
+  /** A follower replica may serve it (consumer with client metadata, v11+). */
+  readonly followerReads: boolean;
 }
 
 function errorData(partitionIndex: number, errorCode: number, readCommitted: boolean): FetchResponsePartitionData {
@@ -39,6 +48,11 @@ function errorData(partitionIndex: number, errorCode: number, readCommitted: boo
  * batches below the high watermark as stored, referenced (not copied) into the response frame. Long poll:
  * waits until minBytes are available, maxWaitMs passed, or the connection closes, waking on high-watermark
  * advances of the partitions asked for.
+ *
+ * Consumers read from the leader (currentLeaderEpoch checked: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+ * From v11 (client metadata) a follower also serves them, up to its own high watermark (KIP-392), and with
+ * replica.selector.class=RackAwareReplicaSelector the leader points a consumer with client.rack at an in-sync
+ * replica in its rack (preferredReadReplica, no records).
  */
 export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
   codec: apis.Fetch,
@@ -47,6 +61,10 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
   exclusive: false,
   async handle(broker, ctx, request) {
     const readCommitted = request.isolationLevel === READ_COMMITTED;
+    // Kafka: consumers with client metadata (v11+) may fetch from followers; older ones only from the leader.
+    const consumer = request.replicaId === undefined || request.replicaId < 0;
+    const followerReads = consumer && ctx.apiVersion >= 11;
+    const rackAware = followerReads && (request.rackId ?? '') !== '' && broker.config.stringOrNull('replica.selector.class') === RACK_AWARE_REPLICA_SELECTOR;
     const wanted: Wanted[] = [];
     const topicNames: string[] = [];
     for (const t of request.topics) {
@@ -57,18 +75,25 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       for (const p of t.partitions) {
         const partition = topic?.partition(p.partition);
         let errorCode: number = ErrorCode.NONE;
+        let preferred = -1;
         if (topic === undefined || p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (partition === undefined) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-        else if (p.currentLeaderEpoch !== undefined && p.currentLeaderEpoch > LEADER_EPOCH) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-        else if (p.currentLeaderEpoch !== undefined && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) errorCode = ErrorCode.FENCED_LEADER_EPOCH;
+        else if (partition === undefined || partition.isClosed) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        else {
+          errorCode = partition.leaderEpochError(p.currentLeaderEpoch ?? -1);
+          if (errorCode === ErrorCode.NONE && !partition.isLeader && !(followerReads && partition.role === 'follower')) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          if (errorCode === ErrorCode.NONE && partition.isLeader && rackAware) preferred = preferredReadReplica(broker, partition, request.rackId ?? '', p.fetchOffset);
+        }
         wanted.push({
           topicIndex,
           partitionIndex: p.partition,
           fetchOffset: p.fetchOffset,
           partitionMaxBytes: p.partitionMaxBytes,
           currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+          lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
           partition,
           errorCode,
+          preferredReadReplica: preferred,
+          followerReads,
         });
       }
     }
@@ -126,8 +151,29 @@ async function readRound(ctx: RequestContext, wanted: readonly Wanted[], maxByte
       lastStableOffset: p.lastStableOffset,
       logStartOffset: p.logStartOffset,
       abortedTransactions: readCommitted ? [] : null,
-      preferredReadReplica: -1,
+      preferredReadReplica: w.preferredReadReplica,
     };
+    if (w.preferredReadReplica >= 0) {
+      // KIP-392: no records; the consumer fetches from the preferred replica next.
+      data.push({ ...base, errorCode: ErrorCode.NONE, records: EMPTY });
+      hasError = true;
+      continue;
+    }
+    if (!p.isLeader && !(w.followerReads && p.role === 'follower')) {
+      // Leadership moved away during the long poll.
+      data.push(errorData(w.partitionIndex, ErrorCode.NOT_LEADER_OR_FOLLOWER, readCommitted));
+      hasError = true;
+      continue;
+    }
+    if (w.lastFetchedEpoch >= 0) {
+      // KIP-320: the client's log diverged from this one at its last epoch (a leader change truncated it here).
+      const end = p.log.endOffsetForEpoch(w.lastFetchedEpoch);
+      if (end.leaderEpoch >= 0 && end.endOffset >= 0 && w.fetchOffset >= p.logStartOffset && (end.leaderEpoch < w.lastFetchedEpoch || end.endOffset < w.fetchOffset)) {
+        data.push({ ...base, errorCode: ErrorCode.NONE, divergingEpoch: { epoch: end.leaderEpoch, endOffset: end.endOffset }, records: EMPTY });
+        hasError = true;
+        continue;
+      }
+    }
     if (w.fetchOffset < p.logStartOffset || w.fetchOffset > p.log.logEndOffset) {
       data.push({ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY });
       hasError = true;

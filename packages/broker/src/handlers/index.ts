@@ -12,8 +12,10 @@ import { listPartitionReassignmentsHandler } from './list-partition-reassignment
 import { fetchHandler } from './fetch.js';
 import { groupHandlers } from './group-handlers.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { initProducerIdHandler } from './init-producer-id.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 import { HandlerRegistry } from './registry.js';
 
@@ -23,6 +25,7 @@ export function createHandlerRegistry(): HandlerRegistry {
     produceHandler,
     fetchHandler,
     listOffsetsHandler,
+    offsetForLeaderEpochHandler,
     metadataHandler,
     apiVersionsHandler,
     createTopicsHandler,
@@ -31,6 +34,7 @@ export function createHandlerRegistry(): HandlerRegistry {
     describeConfigsHandler,
     incrementalAlterConfigsHandler,
     createPartitionsHandler,
+    initProducerIdHandler,
     describeQuorumHandler,
     electLeadersHandler,
     alterPartitionReassignmentsHandler,

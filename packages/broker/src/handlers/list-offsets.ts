@@ -1,6 +1,6 @@
 import { ErrorCode } from '@fluxo/common';
 import { apis, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponsePartitionResponse } from '@fluxo/protocol';
-import { LEADER_EPOCH, type Partition } from '../cluster/partition.js';
+import type { Partition } from '../cluster/partition.js';
 import { defineHandler } from './api-handler.js';
 import { errorCodeOf } from './produce.js';
 
@@ -13,7 +13,13 @@ function errorPartition(partitionIndex: number, errorCode: number): ListOffsetsR
   return { partitionIndex, errorCode, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
 }
 
-/** ListOffsets: -1 latest (high watermark / last stable offset), -2 earliest, -3 max timestamp, else by time. */
+/** Kafka's debugging replica id: may list offsets on a follower. */
+const DEBUGGING_REPLICA_ID = -2;
+
+/**
+ * ListOffsets: -1 latest (high watermark / last stable offset), -2 earliest, -3 max timestamp, else by time.
+ * Leader only (currentLeaderEpoch checked); the leader epoch answered is that of the batch holding the offset.
+ */
 export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   codec: apis.ListOffsets,
   minVersion: 1,
@@ -31,10 +37,12 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
             }
             const partition = topic.partition(p.partitionIndex);
             if (partition === undefined || partition.isClosed) return errorPartition(p.partitionIndex, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-            if (p.currentLeaderEpoch !== undefined && p.currentLeaderEpoch > LEADER_EPOCH) return errorPartition(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
+            const epochError = partition.leaderEpochError(p.currentLeaderEpoch ?? -1);
+            if (epochError !== ErrorCode.NONE) return errorPartition(p.partitionIndex, epochError);
+            if (!partition.isLeader && !(request.replicaId === DEBUGGING_REPLICA_ID && partition.role === 'follower')) return errorPartition(p.partitionIndex, ErrorCode.NOT_LEADER_OR_FOLLOWER);
             try {
               const found = await lookup(partition, p.timestamp, readCommitted);
-              return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp: found.timestamp, offset: found.offset, leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1 };
+              return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp: found.timestamp, offset: found.offset, leaderEpoch: epochOf(partition, p.timestamp, found.offset) };
             } catch (err) {
               const errorCode = errorCodeOf(err);
               ctx.logger.warn({ err, topic: t.name, partition: p.partitionIndex }, 'list offsets failed');
@@ -51,6 +59,13 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
     return { throttleTimeMs: 0, topics: request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => errorPartition(p.partitionIndex, errorCode)) })) };
   },
 });
+
+/** Kafka answers the latest epoch for LATEST, else the epoch of the batch holding the offset (-1: none). */
+function epochOf(partition: Partition, timestamp: number, offset: number): number {
+  if (offset < 0) return -1;
+  if (timestamp === LATEST_TIMESTAMP) return partition.log.latestEpoch;
+  return partition.log.epochForOffset(offset);
+}
 
 async function lookup(partition: Partition, timestamp: number, readCommitted: boolean): Promise<{ offset: number; timestamp: number }> {
   const upper = readCommitted ? partition.lastStableOffset : partition.highWatermark;

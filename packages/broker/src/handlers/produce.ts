@@ -41,11 +41,11 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       topics = request.topicData.map((t) => {
         const topic = broker.topics.topic(t.name);
         // Fast path: the topic is open, appends start now (keeps per-partition order across pipelined requests).
-        if (topic !== undefined && topic.ready) return produceToTopic(broker, ctx, topic, t.partitionData);
+        if (topic !== undefined && topic.ready) return produceToTopic(broker, ctx, topic, t.partitionData, acks, request.timeoutMs);
         return broker.admin.topicForProduce(t.name).then((found) =>
           'errorCode' in found
             ? { name: t.name, partitionResponses: t.partitionData.map((p) => errorResult(p.index, found.errorCode)) }
-            : produceToTopic(broker, ctx, found, t.partitionData),
+            : produceToTopic(broker, ctx, found, t.partitionData, acks, request.timeoutMs),
         );
       });
     }
@@ -68,16 +68,23 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   },
 });
 
+/**
+ * Appends to the partitions this node leads (NOT_LEADER_OR_FOLLOWER elsewhere). acks=all: NOT_ENOUGH_REPLICAS
+ * before appending when the ISR is below min.insync.replicas; otherwise the answer waits (up to the request
+ * timeout) until the ISR has the records. acks=1/0: answered once durable here.
+ */
 function produceToTopic(
   broker: BrokerContext,
   ctx: RequestContext,
   topic: Topic,
   partitions: ProduceRequest['topicData'][number]['partitionData'],
+  requiredAcks: number,
+  timeoutMs: number,
 ): Promise<ProduceResponseTopicProduceResponse> {
   const logAppendTime = topic.logConfig.messageTimestampType === 'LogAppendTime';
   const results = partitions.map(async (p): Promise<PartitionResult> => {
     const partition = topic.partition(p.index);
-    if (partition === undefined || partition.isClosed) {
+    if (partition === undefined || !partition.isLeader) {
       return errorResult(p.index, p.index >= 0 && p.index < topic.partitionCount ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
     const valid = validateProducedBatches(p.records, topic.logConfig.maxMessageBytes, ctx.apiVersion);
@@ -86,7 +93,10 @@ function produceToTopic(
       return errorResult(p.index, valid.errorCode, valid.errorMessage);
     }
     try {
-      const appended = await partition.append(p.records!, logAppendTime ? broker.nowMs() : undefined);
+      const appended = await partition.appendAsLeader(
+        p.records!,
+        logAppendTime ? { requiredAcks, timeoutMs, logAppendTimeMs: broker.nowMs() } : { requiredAcks, timeoutMs },
+      );
       broker.metrics.messagesIn.inc({ topic: topic.name }, valid.recordCount);
       broker.metrics.bytesIn.inc({ topic: topic.name }, valid.sizeBytes);
       return {
@@ -102,6 +112,8 @@ function produceToTopic(
       const code = errorCodeOf(err);
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR) {
         ctx.logger.error({ err, topic: topic.name, partition: p.index }, 'append failed');
+      } else if (code === ErrorCode.NOT_ENOUGH_REPLICAS || code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND || code === ErrorCode.REQUEST_TIMED_OUT) {
+        ctx.logger.debug({ topic: topic.name, partition: p.index, errorCode: code, isr: partition.isr, reason: err instanceof Error ? err.message : null }, 'acks=all produce not committed');
       }
       return errorResult(p.index, code, err instanceof Error ? err.message : null);
     }

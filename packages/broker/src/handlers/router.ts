@@ -4,6 +4,7 @@ import type { BrokerContext } from '../broker-context.js';
 import type { PrepareOutcome, RequestResult, RequestRouter } from '../network/connection.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, type ApiHandler, type RequestContext } from './api-handler.js';
 import { apiVersionsErrorResponse } from './api-versions.js';
+import { versionLabel } from '../metrics.js';
 
 /**
  * Turns request frames into runnable requests: header, version check, body decode (all synchronous, so a
@@ -31,7 +32,9 @@ export class BrokerRouter implements RequestRouter {
       return { kind: 'close', reason: `unknown api key ${apiKey}` };
     }
     const name = handler.codec.name;
-    this.broker.metrics.requests.inc({ api: name, version: String(apiVersion) });
+    // The client picks the version: outside what the codec decodes, it is labelled "unsupported" (bounded series).
+    const version = versionLabel(apiVersion, handler.codec.minVersion, handler.codec.maxVersion);
+    this.broker.metrics.requests.inc({ api: name, version });
     const supported = this.broker.handlers.supports(apiKey, apiVersion);
 
     if (!supported && apiKey === ApiKey.ApiVersions) {
@@ -58,7 +61,7 @@ export class BrokerRouter implements RequestRouter {
       kind: 'request',
       request: {
         exclusive: handler.exclusive,
-        run: (signal) => this.run(handler, header, request, supported, logger, connection.id, signal),
+        run: (signal) => this.run(handler, header, version, request, supported, logger, connection.id, signal),
       },
     };
   }
@@ -66,6 +69,7 @@ export class BrokerRouter implements RequestRouter {
   private async run(
     handler: ApiHandler,
     header: RequestHeader,
+    version: string,
     request: unknown,
     supported: boolean,
     logger: Logger,
@@ -79,31 +83,31 @@ export class BrokerRouter implements RequestRouter {
     if (!supported) {
       body = handler.errorResponse(request, ErrorCode.UNSUPPORTED_VERSION, apiVersion);
     } else {
-      const ctx: RequestContext = { apiVersion, correlationId, clientId: header.clientId, connectionId, logger, signal };
+      const ctx = requestContext(header, connectionId, logger, signal);
       try {
         const outcome = await handler.handle(this.broker, ctx, request);
         if (outcome === NO_RESPONSE) {
-          this.observe(name, started);
+          this.observe(name, version, started);
           return { kind: 'none' };
         }
         if (outcome === CLOSE_CONNECTION) {
-          this.observe(name, started);
+          this.observe(name, version, started);
           return { kind: 'close', reason: `${name} handler closed the connection` };
         }
         body = outcome;
       } catch (err) {
-        logger.error({ err, apiVersion, correlationId }, `${name} handler failed; answering UNKNOWN_SERVER_ERROR`);
+        ctx.logger.error({ err }, `${name} handler failed; answering UNKNOWN_SERVER_ERROR`);
         body = handler.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, apiVersion);
       }
     }
     this.countErrors(name, body);
     const buffers = encodeResponseFrameBuffers(apiKey, apiVersion, correlationId, body);
-    this.observe(name, started);
+    this.observe(name, version, started);
     return { kind: 'response', buffers };
   }
 
-  private observe(api: string, started: bigint): void {
-    this.broker.metrics.requestDuration.observe({ api }, Number(process.hrtime.bigint() - started) / 1e9);
+  private observe(api: string, version: string, started: bigint): void {
+    this.broker.metrics.requestDuration.observe({ api, version }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   /** Counts every non-zero `errorCode` in the response (per partition/topic/resource; never per record). */
@@ -135,6 +139,26 @@ export class BrokerRouter implements RequestRouter {
     }
     return logger;
   }
+}
+
+/**
+ * The handler's view of one request. Its logger carries the request context (api, version, correlation id,
+ * client id) and is built on first use: handlers log only on warn/error paths, so a request that logs nothing
+ * pays nothing.
+ */
+export function requestContext(header: RequestHeader, connectionId: string, apiLogger: Logger, signal: AbortSignal): RequestContext {
+  let logger: Logger | null = null;
+  return {
+    apiVersion: header.apiVersion,
+    correlationId: header.correlationId,
+    clientId: header.clientId,
+    connectionId,
+    signal,
+    get logger(): Logger {
+      logger ??= apiLogger.child({ apiVersion: header.apiVersion, correlationId: header.correlationId, clientId: header.clientId });
+      return logger;
+    },
+  };
 }
 
 function errMessage(err: unknown): string {

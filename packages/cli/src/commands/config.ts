@@ -26,15 +26,43 @@ export interface ConfigWarning {
  * keys in the properties file and FLUXO_* variables that map to no broker key.
  */
 export function configWarnings(config: ResolvedConfig, env: NodeJS.ProcessEnv | undefined): ConfigWarning[] {
-  const warnings: ConfigWarning[] = config.unknown.map((key) => ({ key, message: `the configuration '${key}' was supplied but isn't a known config (ignored)` }));
+  const warnings: ConfigWarning[] = config.unknown.map((key) => ({ key, message: `the configuration '${key}' was supplied but isn't a known config (ignored)${didYouMean(key)}` }));
   for (const [name, value] of Object.entries(env ?? {})) {
     if (value === undefined) continue;
     const mapped = Object.keys(configFromEnv({ [name]: value }));
     const key = mapped[0];
     if (key === undefined || BROKER_CONFIG.has(key)) continue;
-    warnings.push({ key: name, message: `environment variable ${name} maps to '${key}', which isn't a known config (ignored)` });
+    warnings.push({ key: name, message: `environment variable ${name} maps to '${key}', which isn't a known config (ignored)${didYouMean(key)}` });
   }
   return warnings;
+}
+
+/** "; did you mean 'x'?" for a key within two edits of a known one (typos), else "". */
+function didYouMean(key: string): string {
+  let best: { name: string; distance: number } | null = null;
+  for (const name of BROKER_CONFIG.names()) {
+    const distance = editDistance(key, name, 2);
+    if (distance <= 2 && (best === null || distance < best.distance)) best = { name, distance };
+  }
+  return best === null ? '' : `; did you mean '${best.name}'?`;
+}
+
+/** Levenshtein distance, or more than `max` once it is certain to exceed it. */
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current.push(value);
+      rowMin = Math.min(rowMin, value);
+    }
+    if (rowMin > max) return max + 1;
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export const configCheckCommand: Command = {
