@@ -1,18 +1,23 @@
 /**
  * Partition replication across broker processes (issue #5): 3 controllers + 3 brokers from the launcher, a topic
- * with RF=3 and min.insync.replicas=2, idempotent acks=all producers (kafkajs) and a streaming consumer (kcat)
+ * with RF=3 and min.insync.replicas=2, idempotent acks=all producers (kafkajs, librdkafka through
+ * confluent-kafka-python, and @fluxo/client) and a streaming consumer (kcat)
  * while brokers are killed with kill -9 and restarted. Afterwards every acknowledged record is in the log exactly
  * once, at the offset it was acknowledged with, in acknowledgement order; nothing the consumer saw disappeared;
  * and the three replicas of every partition are identical record by record (read from their segment files).
  */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Producer as FluxoProducer } from '@fluxo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@fluxo/common';
-import { CLI_MAIN, assertToolsPresent, launchCluster, runCommand, toolGate, waitFor, type LaunchedCluster } from '../harness/index.js';
+import { CLI_MAIN, PYTHON, PY_DIR, assertToolsPresent, launchCluster, runCommand, spawnBackground, toolGate, waitFor, type LaunchedCluster } from '../harness/index.js';
 import { RawConnection, decodeProduceV3, produceV3Body, recordBatch, requestFrame } from '../harness/kafka-wire.js';
 import { AckLedger, StreamingReader, partitionStates, replicaHighWatermark, replicaRecords, scrape } from './replication-support.js';
 
-const gate = toolGate(['kcat']);
+const gate = toolGate(['kcat', 'confluent_kafka']);
 const TOPIC = 'ledger';
 const PARTITIONS = 3;
 const BROKERS = [101, 102, 103];
@@ -97,6 +102,28 @@ describe.skipIf(gate.skip)('replication across broker processes (RF=3, min.insyn
     const writers = Array.from({ length: PARTITIONS }, async (_, partition) => {
       while (!stop) if (!(await send(partition, 5))) await new Promise((r) => setTimeout(r, 100));
     });
+    // librdkafka (confluent-kafka-python) and @fluxo/client write idempotently to the same partitions meanwhile.
+    const stopFile = path.join(cluster.dataDir, 'stop-rdkafka');
+    const rdkafka = spawnBackground(PYTHON, [path.join(PY_DIR, 'continuous_idempotent_producer.py'), '--bootstrap', cluster.bootstrap, '--topic', TOPIC, '--partitions', String(PARTITIONS), '--prefix', 'rd', '--stop-file', stopFile, '--rate', '300']);
+    const fluxo = new FluxoProducer({ brokers: cluster.bootstrap.split(','), clientId: 'fluxo-replication-idem', idempotent: true, acks: -1, lingerMs: 5 });
+    await fluxo.connect();
+    const fluxoLedger = new AckLedger();
+    let fluxoSeq = 0;
+    const fluxoWriter = (async () => {
+      while (!stop) {
+        const partition = fluxoSeq % PARTITIONS;
+        const values = Array.from({ length: 5 }, () => `fx-${fluxoSeq++}`);
+        try {
+          const meta = await fluxo.send({ topic: TOPIC, messages: values.map((value) => ({ partition, value })) });
+          values.forEach((value, i) => fluxoLedger.record(meta[i]!.partition, meta[i]!.offset, [value]));
+        } catch {
+          fluxoLedger.failures++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })();
+    await waitFor(() => existsSync(stopFile) || rdkafka.stdout().split('\n').filter((l) => l.startsWith('D ')).length >= 100, { timeoutMs: 30_000, what: 'librdkafka deliveries before the first kill' });
+
     const failovers: string[] = [];
     for (let round = 0; round < 3; round++) {
       const leader = (await partitionStates(admin, TOPIC)).find((p) => p.partition === round % PARTITIONS)!.leader;
@@ -110,8 +137,23 @@ describe.skipIf(gate.skip)('replication across broker processes (RF=3, min.insyn
       await waitFor(async () => (await partitionStates(admin, TOPIC)).every((p) => p.isr.length === 3), { timeoutMs: 60_000, what: `ISR back to three after restarting ${leader}` });
     }
     stop = true;
-    await Promise.all(writers);
-    console.log(`${failovers.join('; ')}; ${ledger.count()} records acknowledged, ${ledger.failures} sends failed (retried)`);
+    await Promise.all([...writers, fluxoWriter]);
+    await fluxo.close();
+    await writeFile(stopFile, '');
+    await rdkafka.exited();
+    const rdLines = rdkafka.stdout().trim().split('\n');
+    const rdSummary = JSON.parse(rdLines[rdLines.length - 1]!) as { produced: number; delivered: number; undelivered: number; errors: string[]; fatal: string[] };
+    expect(rdSummary.fatal).toEqual([]);
+    expect(rdSummary.undelivered).toBe(0);
+    const rdLedger = new AckLedger();
+    for (const line of rdLines) {
+      const m = /^D (\d+) (\d+) (\S+)$/.exec(line);
+      if (m) rdLedger.record(Number(m[1]), Number(m[2]), [m[3]!]);
+    }
+    expect(rdLedger.count()).toBe(rdSummary.delivered);
+    console.log(
+      `${failovers.join('; ')}; acknowledged: kafkajs ${ledger.count()} (${ledger.failures} sends failed and were retried), librdkafka ${rdLedger.count()} of ${rdSummary.produced} (${rdSummary.errors.length} non-fatal errors), @fluxo/client ${fluxoLedger.count()} (${fluxoLedger.failures} failed sends)`,
+    );
 
     // Quiesce: every replica holds the leader's log end (metrics), then stop the cluster cleanly and read the files.
     const nodes = (await cluster.nodes()).filter((n) => n.roles === 'broker');
@@ -125,7 +167,7 @@ describe.skipIf(gate.skip)('replication across broker processes (RF=3, min.insyn
       },
       { timeoutMs: 30_000, what: 'every replica at the same log end' },
     );
-    await waitFor(() => reader.latestCount() >= ledger.count(), { timeoutMs: 60_000, what: 'the consumer reading to the end' });
+    await waitFor(() => reader.latestCount() >= ledger.count() + rdLedger.count() + fluxoLedger.count(), { timeoutMs: 60_000, what: 'the consumer reading to the end' });
     await reader.stop();
     const down = await runCommand(process.execPath, [CLI_MAIN, 'cluster', 'down', '--data-dir', cluster.dataDir], { timeoutMs: 90_000 });
     expect(down.code).toBe(0);
@@ -138,10 +180,12 @@ describe.skipIf(gate.skip)('replication across broker processes (RF=3, min.insyn
       // Contiguous offsets, and everything committed: some replica checkpointed the full log as its high watermark.
       expect(reference.map((r) => r.offset)).toEqual(reference.map((_, i) => i));
       expect(Math.max(...replicas.map((r) => r.hw))).toBe(reference.length);
-      // Every acknowledged record, at its acknowledged offset, in acknowledgement order.
-      const acked = ledger.acked.get(p) ?? [];
-      for (const a of acked) expect(reference[a.offset]?.value, `partition ${p} offset ${a.offset}`).toBe(a.value);
-      for (let i = 1; i < acked.length; i++) expect(acked[i]!.offset).toBeGreaterThan(acked[i - 1]!.offset);
+      // Every record each producer had acknowledged, at its acknowledged offset, in that producer's acknowledgement order.
+      for (const [name, l] of [['kafkajs', ledger], ['librdkafka', rdLedger], ['@fluxo/client', fluxoLedger]] as const) {
+        const acked = l.acked.get(p) ?? [];
+        for (const a of acked) expect(reference[a.offset]?.value, `${name}: partition ${p} offset ${a.offset}`).toBe(a.value);
+        for (let i = 1; i < acked.length; i++) expect(acked[i]!.offset, `${name}: partition ${p} acknowledgement order`).toBeGreaterThan(acked[i - 1]!.offset);
+      }
       // Leader epochs never go down along the log; the kills show up as epoch changes.
       for (let i = 1; i < reference.length; i++) expect(reference[i]!.epoch).toBeGreaterThanOrEqual(reference[i - 1]!.epoch);
     }
@@ -149,7 +193,7 @@ describe.skipIf(gate.skip)('replication across broker processes (RF=3, min.insyn
     const logs = Array.from({ length: PARTITIONS }, (_, p) => replicaRecords(nodes[0]!.dataDir, TOPIC, p));
     const seen = reader.seen();
     for (const r of seen) expect(logs[r.partition]![r.offset]?.value, `consumed ${r.partition}/${r.offset}`).toBe(r.value);
-    expect(seen.length).toBeGreaterThanOrEqual(ledger.count());
+    expect(seen.length).toBeGreaterThanOrEqual(ledger.count() + rdLedger.count() + fluxoLedger.count());
     // Exactly once: no value twice (the producer is idempotent), and nothing the ledger did not send.
     const duplicates = logs.reduce((n, l) => n + l.length - new Set(l.map((r) => r.value)).size, 0);
     console.log(`consumer saw ${seen.length} records (${reader.restarts} kcat restarts); ${duplicates} duplicate values`);
