@@ -130,6 +130,8 @@ export const BROKER_CONFIG: ConfigDef = new ConfigDef()
   .define(int('replica.fetch.backoff.ms', 1000, 'Pause of a follower partition after a fetch error', { min: 0 }))
   .define(int('replica.socket.timeout.ms', 30_000, 'A follower fetch or epoch request unanswered this long beyond its wait fails', { min: 1 }))
   .define(long('replica.high.watermark.checkpoint.interval.ms', 5000, 'How often each partition checkpoints its high watermark', { min: 1 }))
+  // Kafka sets it per broker at runtime (kafka-reassign-partitions --throttle); here it is a static broker key.
+  .define(long('leader.replication.throttled.rate', -1, 'Bytes/s a leader sends to replicas a reassignment is adding (-1: unlimited)', { min: -1 }))
   .define({
     name: 'replica.selector.class',
     type: 'string',

@@ -139,6 +139,10 @@ export class Partition {
   get replicas(): readonly number[] {
     return this.state.replicas;
   }
+  /** Replicas a reassignment is adding (copying the log before they join the ISR). */
+  get addingReplicas(): readonly number[] {
+    return this.state.addingReplicas ?? [];
+  }
   get isr(): readonly number[] {
     return this.state.isr;
   }

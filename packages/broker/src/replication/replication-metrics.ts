@@ -8,6 +8,7 @@ export interface ReplicationMetrics {
   readonly bytesIn: Counter<string>;
   readonly bytesOut: Counter<string>;
   readonly fetchErrors: Counter<string>;
+  readonly throttledFetches: Counter<string>;
   /** Removes the scrape-time sources. */
   close(): void;
 }
@@ -44,6 +45,7 @@ export function createReplicationMetrics(registry: Registry, partitions: () => I
     bytesIn: counter(registry, 'fluxo_replication_bytes_in_total', 'Record bytes this broker appended as a follower'),
     bytesOut: counter(registry, 'fluxo_replication_bytes_out_total', 'Record bytes this broker sent to followers'),
     fetchErrors: counter(registry, 'fluxo_replication_fetch_errors_total', 'Follower fetch errors, by Kafka error name', ['error']),
+    throttledFetches: counter(registry, 'fluxo_replication_throttled_fetches_total', 'Partition reads for a replica being added that waited for the reassignment throttle'),
     close() {
       for (const remove of removers) remove();
     },

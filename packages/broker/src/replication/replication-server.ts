@@ -15,6 +15,7 @@ import {
   type FetchResponseMessage,
 } from './messages.js';
 import type { ReplicationMetrics } from './replication-metrics.js';
+import type { ReassignmentThrottle } from './reassignment-throttle.js';
 import { ThrottledLog } from './throttled-log.js';
 
 const identity = (b: Buffer): Buffer => b;
@@ -84,6 +85,8 @@ export interface ReplicationServerOptions {
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;
   nowMs(): number;
+  /** Bulk copies to replicas being added by a reassignment draw from this (leader.replication.throttled.rate). */
+  readonly throttle: ReassignmentThrottle;
 }
 
 interface Entry {
@@ -223,12 +226,12 @@ export class ReplicationServer {
     }
     const entries = req.partitions.map((p) => this.checkPartition(req.replicaId, req.brokerEpoch, p));
     const maxBytes = Math.min(req.maxBytes, MAX_RESPONSE_BYTES);
-    let round = await this.read(entries, maxBytes);
+    let round = await this.read(entries, maxBytes, req.replicaId);
     const maxWaitMs = Math.min(req.maxWaitMs, MAX_WAIT_CAP_MS);
     const deadline = this.opts.nowMs() + maxWaitMs;
     while (!signal.aborted && round.bytes < Math.max(1, req.minBytes) && !round.hasError && !round.highWatermarkNews && this.opts.nowMs() < deadline) {
       if (!(await this.waitForData(entries, deadline, signal))) break;
-      round = await this.read(entries, maxBytes);
+      round = await this.read(entries, maxBytes, req.replicaId);
     }
     this.opts.metrics.bytesOut.inc(round.bytes);
     return { requestId: req.requestId, errorCode: ErrorCode.NONE, errorMessage: '', partitions: round.data };
@@ -254,7 +257,7 @@ export class ReplicationServer {
     return { req, partition, leaderEpoch: partition.leaderEpoch, check: null };
   }
 
-  private async read(entries: readonly Entry[], maxBytes: number): Promise<{ data: FetchPartitionData[]; bytes: number; hasError: boolean; highWatermarkNews: boolean }> {
+  private async read(entries: readonly Entry[], maxBytes: number, replicaId: number): Promise<{ data: FetchPartitionData[]; bytes: number; hasError: boolean; highWatermarkNews: boolean }> {
     const data: FetchPartitionData[] = [];
     let bytes = 0;
     let hasError = false;
@@ -291,11 +294,20 @@ export class ReplicationServer {
         data.push({ ...base, errorCode: ErrorCode.NONE });
         continue;
       }
-      const limit = Math.max(1, Math.min(e.req.maxBytes, remaining));
+      // A replica being added by a reassignment copies the log under the reassignment throttle.
+      const throttled = this.opts.throttle.enabled && p.addingReplicas.includes(replicaId);
+      const allowance = throttled ? this.opts.throttle.available() : Number.POSITIVE_INFINITY;
+      if (allowance <= 0) {
+        data.push({ ...base, errorCode: ErrorCode.NONE });
+        this.opts.metrics.throttledFetches.inc();
+        continue;
+      }
+      const limit = Math.max(1, Math.min(e.req.maxBytes, remaining, allowance));
       try {
         let records = (await p.log.read(e.req.fetchOffset, limit)).records;
         // KIP-74: only the first partition with data may exceed the limits (one whole batch).
         if (bytes > 0 && records.length > limit) records = EMPTY;
+        if (throttled) this.opts.throttle.consume(records.length);
         bytes += records.length;
         data.push({ ...base, logEndOffset: p.logEndOffset, errorCode: ErrorCode.NONE, records });
       } catch (err) {

@@ -7,6 +7,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { FetcherManager, REPLICATION_LISTENER } from './fetcher-manager.js';
 import type { FetcherConfig } from './leader-fetcher.js';
 import { createReplicationMetrics, type ReplicationMetrics } from './replication-metrics.js';
+import { ReassignmentThrottle } from './reassignment-throttle.js';
 import { ReplicationServer } from './replication-server.js';
 
 /** What replication needs of the metadata store: the image, and commit for AlterPartition (ISR changes). */
@@ -63,6 +64,7 @@ export class ReplicationService implements ReplicaHost {
       logger: this.logger,
       metrics: this.metrics,
       nowMs: this.clock,
+      throttle: new ReassignmentThrottle(c.number('leader.replication.throttled.rate'), this.clock),
     });
     const fetcherConfig: FetcherConfig = {
       maxWaitMs: c.number('replica.fetch.wait.max.ms'),

@@ -196,4 +196,24 @@ describe('ISR replication between in-process brokers over gRPC', () => {
     expect(await records(p3)).toEqual(await records(p2));
     expect((await records(p2)).length).toBe(305);
   });
+
+  it('a throttled reassignment (leader.replication.throttled.rate) still completes; the copy waited for the throttle, in-sync followers did not', async () => {
+    // 64 KiB/s on the leader; the partition holds ~300 KiB, so the new replica's copy has to wait for tokens.
+    await start(1, { 'leader.replication.throttled.rate': String(64 * 1024) });
+    for (const id of [2, 3]) await start(id);
+    const topicId = await metadata.createTopic('throttled', [[1, 2]]);
+    const p1 = await running.get(1)!.hosted(topicId, 0);
+    const big = 'x'.repeat(1000);
+    for (let i = 0; i < 30; i++) await produce(p1, values(`${big}-${i}`, 10));
+    const throttledFetches = async (): Promise<number> => (await running.get(1)!.registry.getSingleMetricAsString('fluxo_replication_throttled_fetches_total')).split('\n').filter((l) => !l.startsWith('#')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    expect(await throttledFetches()).toBe(0); // node 2 is in sync: never throttled
+    const s0 = metadata.partitionState(topicId, 0);
+    await metadata.commit([{ type: 'PartitionReassigned', topicId, partition: 0, partitionEpoch: s0.partitionEpoch, replicas: [1, 2, 3], isr: [1, 2], leader: 1, adding: [3], removing: [] }]);
+    const p3 = await running.get(3)!.hosted(topicId, 0);
+    await eventually(() => metadata.partitionState(topicId, 0).isr.includes(3), 'node 3 caught up under the throttle', 60_000);
+    expect(p3.logEndOffset).toBe(300);
+    expect(await throttledFetches()).toBeGreaterThan(0);
+    expect(await records(p3)).toEqual(await records(p1));
+  }, 90_000);
 });
+

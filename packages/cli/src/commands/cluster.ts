@@ -227,7 +227,8 @@ export const clusterReassignCommand: Command = {
 Like kafka-reassign-partitions.sh (the JSON file has its format: {"version":1,"partitions":[{"topic":"t",
 "partition":0,"replicas":[101,102,103]}]}). --execute (default) starts the moves: new replicas copy the log
 from the leader while producers keep writing, and the controller switches the replica set once they are in
-sync. --verify reports whether each move is complete; --cancel reverts ongoing moves; --list shows them.
+sync; the brokers' leader.replication.throttled.rate (bytes/s) throttles the copy. --verify reports whether
+each move is complete; --cancel reverts ongoing moves; --list shows them.
   -b, --bootstrap-server HOST:PORT[,...]   broker(s) to bootstrap from (default 127.0.0.1:9092)`,
   options: {
     ...CLIENT_OPTIONS,
