@@ -7,7 +7,8 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_MAIN, assertToolsPresent, kcatConsumeAll, kcatMetadata, launchCluster, runCommand, toolGate, waitFor, type LaunchedCluster } from '../harness/index.js';
+import { CLI_MAIN, KCAT, assertToolsPresent, kcatConsumeAll, kcatMetadata, kcatProduce, launchCluster, runCommand, toolGate, waitFor, type LaunchedCluster } from '../harness/index.js';
+import { scrape } from './replication-support.js';
 
 const gate = toolGate(['kcat']);
 
@@ -16,7 +17,8 @@ describe.skipIf(gate.skip)('partition reassignment across brokers (4 brokers, ra
   let kafka: Kafka;
 
   beforeAll(async () => {
-    cluster = await launchCluster({ controllers: 3, brokers: 4, racks: ['a', 'b'] });
+    // KIP-392: consumers with client.rack may read from an in-sync replica in their rack.
+    cluster = await launchCluster({ controllers: 3, brokers: 4, racks: ['a', 'b'], set: { 'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector' } });
     kafka = new Kafka({ clientId: 'fluxo-reassign', brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10 } });
   });
   afterAll(async () => {
@@ -33,6 +35,27 @@ describe.skipIf(gate.skip)('partition reassignment across brokers (4 brokers, ra
     const md = await waitFor(async () => (await kcatMetadata(cluster.bootstrap, 'racked')).topics[0], { timeoutMs: 10_000, what: 'metadata of racked' });
     expect(md.partitions).toHaveLength(8);
     for (const p of md.partitions) expect(new Set(p.replicas.map((r) => racks.get(r.id))).size).toBe(2);
+  });
+
+  it('a librdkafka consumer with client.rack reads from the in-sync replica in its rack, not from the leader', async () => {
+    expect((await cli('topic', 'create', 'nearby', '-p', '1', '-r', '2')).code).toBe(0);
+    const input = Array.from({ length: 2000 }, (_, i) => `near-${i}`).join('\n') + '\n';
+    await kcatProduce(cluster.bootstrap, 'nearby', { input, partition: 0 });
+    const racks = new Map((await cluster.nodes()).filter((n) => n.roles === 'broker').map((n) => [n.nodeId, n] as const));
+    const md = await waitFor(async () => {
+      const p = (await kcatMetadata(cluster.bootstrap, 'nearby')).topics[0]!.partitions[0]!;
+      return p.isrs.length === 2 ? p : null;
+    }, { timeoutMs: 20_000, what: 'nearby-0 fully in sync' });
+    const leader = racks.get(md.leader)!;
+    const follower = racks.get(md.replicas.map((r) => r.id).find((id) => id !== md.leader)!)!;
+    expect(follower.rack).not.toBe(leader.rack);
+    const bytesOut = async (n: { metricsPort: number }): Promise<number> => (await scrape(n.metricsPort, 'fluxo_bytes_out_total', { topic: 'nearby' })) ?? 0;
+    const [leaderBefore, followerBefore] = [await bytesOut(leader), await bytesOut(follower)];
+    const read = await runCommand(KCAT, ['-C', '-b', cluster.bootstrap, '-t', 'nearby', '-p', '0', '-o', 'beginning', '-e', '-q', '-X', `client.rack=${follower.rack}`], { timeoutMs: 60_000 });
+    expect(read.stdout.toString().trim().split('\n')).toEqual(input.trim().split('\n'));
+    // The records came from the follower in the consumer's rack (the leader only redirected it).
+    expect((await bytesOut(follower)) - followerBefore).toBeGreaterThan(2000 * 6);
+    expect((await bytesOut(leader)) - leaderBefore).toBeLessThan(2000 * 6);
   });
 
   it('moves a partition to two other brokers while an acks=all producer keeps writing; nothing acknowledged is lost', async () => {
