@@ -3,21 +3,11 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { runCommand } from './command.js';
 import { makeTempDir } from './node.js';
+import type { LaunchedNode } from '../../packages/cli/src/cluster/launcher.js';
 import { CLI_MAIN } from './paths.js';
 
 /** One node of a cluster started with `fluxo cluster up`, as its cluster.json describes it. */
-export interface ClusterNodeInfo {
-  readonly nodeId: number;
-  readonly roles: 'controller' | 'broker';
-  readonly rack: string | null;
-  readonly host: string;
-  readonly port: number;
-  readonly controllerPort: number;
-  readonly metricsPort: number;
-  readonly dataDir: string;
-  readonly logFile: string;
-  readonly pid: number;
-}
+export type ClusterNodeInfo = Readonly<LaunchedNode>;
 
 export interface LaunchedCluster {
   readonly dataDir: string;

@@ -1,5 +1,6 @@
 import {
-  ErrorCode,
+  allPartitions,
+  collectPartitionOps,
   dueReassignmentCompletions,
   electLeader,
   preferredElectionsDue,
@@ -7,6 +8,7 @@ import {
   type Logger,
   type MetadataImage,
   type MetadataRecord,
+  type PartitionOpResult,
   type PartitionOutcome,
 } from '@fluxo/common';
 import type { Committed } from './proposals.js';
@@ -39,33 +41,19 @@ export class PartitionControl {
    * left out of the answer, as Kafka does). All elections are one batch, computed from one image.
    */
   electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
-    const targets = partitions ?? [...this.deps.image().topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
-    return this.proposePartitionOps(targets, (tp) => electLeader(this.deps.image(), tp.topic, tp.partition, electionType), partitions === null);
+    return this.proposeOps(partitions ?? allPartitions(this.deps.image()), (tp) => electLeader(this.deps.image(), tp.topic, tp.partition, electionType), partitions === null);
   }
 
   /** Kafka's AlterPartitionReassignments: `replicas` null cancels a partition's ongoing reassignment. */
   async alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
-    const outcomes = await this.proposePartitionOps(targets, (tp) => startReassignment(this.deps.image(), tp.topic, tp.partition, tp.replicas), false);
+    const outcomes = await this.proposeOps(targets, (tp) => startReassignment(this.deps.image(), tp.topic, tp.partition, tp.replicas), false);
     for (const o of outcomes) if (o.errorCode === 0) this.deps.logger.info({ topic: o.topic, partition: o.partition }, 'partition reassignment changed');
     return outcomes;
   }
 
-  private async proposePartitionOps<T extends { topic: string; partition: number }>(
-    targets: readonly T[],
-    op: (tp: T) => ReturnType<typeof electLeader>,
-    omitNotNeeded: boolean,
-  ): Promise<PartitionOutcome[]> {
-    const records: MetadataRecord[] = [];
-    const outcomes: PartitionOutcome[] = [];
-    for (const tp of targets) {
-      const r = op(tp);
-      if ('record' in r) {
-        records.push(r.record);
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
-      } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
-      }
-    }
+  /** All decisions from one image, proposed as one batch. */
+  private async proposeOps<T extends { topic: string; partition: number }>(targets: readonly T[], op: (tp: T) => PartitionOpResult, omitNotNeeded: boolean): Promise<PartitionOutcome[]> {
+    const { records, outcomes } = collectPartitionOps(targets, op, omitNotNeeded);
     if (records.length > 0) await this.deps.propose(records);
     return outcomes;
   }

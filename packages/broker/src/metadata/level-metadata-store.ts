@@ -4,6 +4,8 @@ import {
   ErrorCode,
   KafkaProtocolError,
   applyBatch,
+  allPartitions,
+  collectPartitionOps,
   electLeader,
   startReassignment,
   assert,
@@ -169,8 +171,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   electLeaders(electionType: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
-    const targets = partitions ?? [...this.image().topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
-    return this.partitionOps(targets, (tp) => electLeader(this.image(), tp.topic, tp.partition, electionType), partitions === null);
+    return this.partitionOps(partitions ?? allPartitions(this.image()), (tp) => electLeader(this.image(), tp.topic, tp.partition, electionType), partitions === null);
   }
 
   alterReassignments(targets: readonly { topic: string; partition: number; replicas: readonly number[] | null }[]): Promise<PartitionOutcome[]> {
@@ -180,17 +181,7 @@ export class LevelMetadataStore implements MetadataStore {
 
   /** This node is its own controller: it decides and commits like the controller would. */
   private async partitionOps<T extends { topic: string; partition: number }>(targets: readonly T[], op: (tp: T) => PartitionOpResult, omitNotNeeded: boolean): Promise<PartitionOutcome[]> {
-    const records: MetadataRecord[] = [];
-    const outcomes: PartitionOutcome[] = [];
-    for (const tp of targets) {
-      const r = op(tp);
-      if ('record' in r) {
-        records.push(r.record);
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
-      } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
-        outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
-      }
-    }
+    const { records, outcomes } = collectPartitionOps(targets, op, omitNotNeeded);
     if (records.length > 0) await this.commit(records);
     return outcomes;
   }

@@ -1,10 +1,10 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { Admin } from '@fluxo/client';
 import { errorName } from '@fluxo/common';
 import { CLIENT_OPTIONS, intOption, listOption, parseKeyValues, parseInteger, stringOption, type ParsedArgs } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import { isAlive, planCluster, readClusterState, resolveDataDir, spawnNode, waitStarted, writeClusterState, type ClusterState } from '../cluster/launcher.js';
 import { renderTable } from '../table.js';
+import { withAdmin } from '../admin-session.js';
 import type { Command } from './command.js';
 
 /** A node that does not stop within this after SIGTERM is killed. */
@@ -125,9 +125,7 @@ the active controller. Offsets are indexes of the metadata log; lag is how far a
   -b, --bootstrap-server HOST:PORT[,...]   broker(s) to bootstrap from (default 127.0.0.1:9092)`,
   options: { ...CLIENT_OPTIONS },
   async run(args, io) {
-    const admin = new Admin({ brokers: stringOption(args, 'bootstrap-server')!, clientId: 'fluxo-cli', retry: { retries: 3 } });
-    try {
-      await admin.connect();
+    return withAdmin(args, async (admin) => {
       const q = await admin.describeQuorum();
       const followers = q.voters.filter((v) => v.nodeId !== q.leaderId);
       const now = Date.now();
@@ -153,21 +151,9 @@ the active controller. Offsets are indexes of the metadata log; lag is how far a
         ),
       );
       return 0;
-    } finally {
-      await admin.close();
-    }
+    });
   },
 };
-
-async function withAdmin<T>(args: ParsedArgs, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ brokers: stringOption(args, 'bootstrap-server')!, clientId: 'fluxo-cli', retry: { retries: 3 } });
-  try {
-    await admin.connect();
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 function partitionsFromArgs(args: ParsedArgs, command: string): { topic: string; partition: number }[] | undefined {
   const topic = stringOption(args, 'topic');

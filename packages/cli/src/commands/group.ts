@@ -1,22 +1,13 @@
 import { Admin, listOffsets, type GroupDescription, type ResetStrategy } from '@fluxo/client';
 import { ErrorCode, KafkaProtocolError } from '@fluxo/common';
-import { CLIENT_OPTIONS, listOption, parseInteger, requirePositionals, stringOption, type ParsedArgs } from '../args.js';
+import { CLIENT_OPTIONS, listOption, parseInteger, requirePositionals, stringOption } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import type { Io } from '../io.js';
 import { renderTable } from '../table.js';
+import { withAdmin } from '../admin-session.js';
 import type { Command } from './command.js';
 
 const BOOTSTRAP_HELP = '  -b, --bootstrap-server HOST:PORT[,...]   broker(s) to bootstrap from (default 127.0.0.1:9092)';
-
-async function withAdmin<T>(args: ParsedArgs, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ brokers: stringOption(args, 'bootstrap-server')!, clientId: 'fluxo-cli', retry: { retries: 3 } });
-  try {
-    await admin.connect();
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 export const groupListCommand: Command = {
   name: 'group list',

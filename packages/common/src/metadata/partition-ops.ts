@@ -29,6 +29,34 @@ function locate(image: MetadataImage, topic: string, partition: number): { t: To
 const unfenced = (image: MetadataImage, id: number): boolean => image.brokers.get(id)?.fenced === false;
 
 /**
+ * Runs one partition operation per target against one image: the records to commit as one batch, and every
+ * target's outcome (ELECTION_NOT_NEEDED left out when `omitNotNeeded`, as Kafka does for all-partition elections).
+ */
+export function collectPartitionOps<T extends { topic: string; partition: number }>(
+  targets: readonly T[],
+  op: (target: T) => PartitionOpResult,
+  omitNotNeeded: boolean,
+): { records: MetadataRecord[]; outcomes: PartitionOutcome[] } {
+  const records: MetadataRecord[] = [];
+  const outcomes: PartitionOutcome[] = [];
+  for (const tp of targets) {
+    const r = op(tp);
+    if ('record' in r) {
+      records.push(r.record);
+      outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: 0, errorMessage: '' });
+    } else if (!(omitNotNeeded && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED)) {
+      outcomes.push({ topic: tp.topic, partition: tp.partition, errorCode: r.errorCode, errorMessage: r.errorMessage });
+    }
+  }
+  return { records, outcomes };
+}
+
+/** Every partition of the image as an operation target. */
+export function allPartitions(image: MetadataImage): { topic: string; partition: number }[] {
+  return [...image.topics.values()].flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
+}
+
+/**
  * Kafka's ElectLeaders for one partition. Preferred: the first replica becomes leader if it is in the ISR and
  * alive (ELECTION_NOT_NEEDED when it already leads). Unclean: only for a leaderless partition; an alive ISR
  * member if any, else any alive replica with the ISR reset to it (may lose acknowledged records: an operator's
