@@ -3,7 +3,8 @@
 // Produce throughput + latency with librdkafka (confluent-kafka-python, kcat) and @fluxo/client, consume
 // throughput with kcat, librdkafka and @fluxo/client. Writes docs/benchmarks.md. Run: npm run bench.
 // Sizes via env: BENCH_RECORDS (default 500000), BENCH_RECORD_BYTES (1024), BENCH_PACED_RATE (5000/s),
-// BENCH_PACED_SECONDS (10).
+// BENCH_PACED_SECONDS (10). Then a replicated cluster (`fluxo cluster up`: 1 controller + 3 brokers, RF=3,
+// min.insync.replicas=2) with librdkafka; BENCH_CLUSTER=0 skips it.
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -153,7 +154,35 @@ async function main() {
     if (exit.code !== 0) notes.push(`node exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+  if (process.env.BENCH_CLUSTER !== '0') await step('replicated cluster', replicatedCluster);
   writeReport();
+}
+
+/** librdkafka against 3 broker processes (+1 controller) on this machine: RF=3, min.insync.replicas=2, acks=all. */
+async function replicatedCluster() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fluxo-bench-cluster-'));
+  const cli = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
+  const basePort = 23000 + Math.floor(Math.random() * 100) * 10;
+  const up = ['cluster', 'up', '--controllers', '1', '--brokers', '3', '--racks', 'a,b,c', '--data-dir', dir, '--base-port', String(basePort)];
+  commands.push(`node packages/cli/dist/main.js ${up.join(' ').replace(dir, '<tmp dir>')}`);
+  const { stdout } = await run(process.execPath, [cli, ...up], { timeoutMs: 120_000 });
+  const bootstrap = JSON.parse(stdout.trim().split('\n').pop()).bootstrap;
+  const workload = '3 brokers, RF=3, min.insync.replicas=2';
+  try {
+    const topics = ['bench-rf3', 'bench-rf3-paced'];
+    const create = (t) => ['topic', 'create', t, '-p', '1', '-r', '3', '-c', 'min.insync.replicas=2', '-b', bootstrap];
+    for (const t of topics) await run(process.execPath, [cli, ...create(t)], { timeoutMs: 60_000 });
+    commands.push(`node packages/cli/dist/main.js ${create('bench-rf3').join(' ').replace(bootstrap, '<bootstrap>')}   # and bench-rf3-paced`);
+    const r = await python('rdkafka_produce.py', ['--bootstrap', bootstrap, '--topic', 'bench-rf3', '--count', String(RECORDS), '--size', String(RECORD_BYTES)]);
+    record({ workload: `${workload}: produce, unthrottled, acks=all`, client: 'librdkafka 2.0.2 (confluent-kafka-python)', records: r.delivered, mbPerSec: r.mbPerSec, msgsPerSec: r.msgsPerSec, latencyMs: usToMs(r.latencyUs) });
+    const n = PACED_RATE * PACED_SECONDS;
+    const paced = await python('rdkafka_produce.py', ['--bootstrap', bootstrap, '--topic', 'bench-rf3-paced', '--count', String(n), '--size', String(RECORD_BYTES), '--rate', String(PACED_RATE)]);
+    record({ workload: `${workload}: produce, paced ${PACED_RATE}/s, acks=all`, client: 'librdkafka 2.0.2 (confluent-kafka-python)', records: paced.delivered, mbPerSec: paced.mbPerSec, msgsPerSec: paced.msgsPerSec, latencyMs: usToMs(paced.latencyUs) });
+    notes.push('The replicated cluster runs 4 node processes and the load generator on the same cores: every acks=all record is fsynced on three brokers before it is acknowledged, so its throughput is CPU-bound here.');
+  } finally {
+    await run(process.execPath, [cli, 'cluster', 'down', '--data-dir', dir], { timeoutMs: 120_000 }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function writeReport() {

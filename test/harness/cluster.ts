@@ -66,7 +66,11 @@ export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedC
   if (opts.racks !== undefined) args.push('--racks', opts.racks.join(','));
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push('--set', `${k}=${v}`);
   const up = await runCommand(process.execPath, args, { timeoutMs: 90_000 });
-  if (up.code !== 0) throw new Error(`fluxo cluster up failed (${up.code}): ${up.stderr}\n${up.stdout.toString()}`);
+  if (up.code !== 0) {
+    // Stop whatever did start, so a failed launch leaks no processes.
+    await runCommand(process.execPath, [CLI_MAIN, 'cluster', 'down', '--data-dir', dataDir], { timeoutMs: 90_000 }).catch(() => undefined);
+    throw new Error(`fluxo cluster up failed (${up.code}${up.timedOut ? ', timed out' : ''}): ${up.stderr}\n${up.stdout.toString()}`);
+  }
   const lines = up.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const summary = lines[lines.length - 1] as { clusterId: string; bootstrap: string };
 
