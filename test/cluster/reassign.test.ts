@@ -118,4 +118,28 @@ describe.skipIf(gate.skip)('partition reassignment across brokers (4 brokers, ra
       await waitFor(async () => access(dir).then(() => false, () => true), { timeoutMs: 20_000, what: `broker ${id} to delete moving-0` });
     }
   });
+
+  it('controlled shutdown: a broker stopped with SIGTERM hands its leadership to an in-sync replica before it exits', async () => {
+    expect((await cli('topic', 'create', 'handover', '-p', '2', '-r', '2')).code).toBe(0);
+    const before = await waitFor(async () => {
+      const t = (await kcatMetadata(cluster.bootstrap, 'handover')).topics[0]!;
+      return t.partitions.every((p) => p.isrs.length === 2) ? t : null;
+    }, { timeoutMs: 20_000, what: 'handover fully in sync' });
+    const victim = before.partitions[0]!.leader;
+    const node = await cluster.node(victim);
+    process.kill(node.pid, 'SIGTERM');
+    await waitFor(async () => (await cluster.log(victim)).includes('"msg":"Fluxo node stopped"'), { timeoutMs: 30_000, what: `broker ${victim} to stop` });
+    const log = await cluster.log(victim);
+    // The broker asked to be fenced and saw its leadership move while it was still serving.
+    expect(log).toContain('controlled shutdown: fenced, partition leadership moved away');
+    expect(log.indexOf('controlled shutdown: fenced')).toBeLessThan(log.indexOf('"msg":"Fluxo node stopped"'));
+    const alive = cluster.bootstrap.split(',').filter((a) => !a.endsWith(`:${node.port}`)).join(',');
+    const after = (await kcatMetadata(alive, 'handover')).topics[0]!;
+    for (const p of after.partitions) {
+      expect(p.leader).not.toBe(victim);
+      expect(p.leader).toBeGreaterThan(0);
+    }
+    await cluster.up();
+  });
 });
+
