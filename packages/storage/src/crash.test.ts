@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLog, readAll, tmpDir } from './testing/batches.js';
+import { runUntilThenKill } from './testing/kill-after.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const script = fileURLToPath(new URL('./testing/crash-appender.mjs', import.meta.url));
@@ -18,33 +19,15 @@ afterAll(async () => {
 });
 
 /** Runs the appender until it has acknowledged `acks` appends, then SIGKILLs it; returns offset -> value. */
-function runAndKill(runId: string, acks: number): Promise<Map<number, string>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, dir, runId, '65536'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked = new Map<number, string>();
-    let buffered = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.startsWith('ready')) continue;
-        const sp = line.indexOf(' ');
-        acked.set(Number(line.slice(0, sp)), line.slice(sp + 1));
-      }
-      if (!killed && acked.size >= acks) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`appender exited early: code ${code} signal ${signal}`));
-    });
+async function runAndKill(runId: string, acks: number): Promise<Map<number, string>> {
+  const acked = new Map<number, string>();
+  await runUntilThenKill(script, [dir, runId, '65536'], root, acks, (line) => {
+    if (line.startsWith('ready')) return false;
+    const sp = line.indexOf(' ');
+    acked.set(Number(line.slice(0, sp)), line.slice(sp + 1));
+    return true;
   });
+  return acked;
 }
 
 describe('crash (kill -9) during appends', () => {

@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { openLog, tmpDir } from '../testing/batches.js';
+import { runUntilThenKill } from '../testing/kill-after.js';
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
 const script = fileURLToPath(new URL('./testing/epoch-crash-writer.mjs', import.meta.url));
@@ -20,34 +21,14 @@ afterAll(async () => {
 });
 
 /** Runs the writer until it acknowledged `checkpoints` high-watermark checkpoints, SIGKILLs it; returns the last one. */
-function runAndKill(checkpoints: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, dir], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let buffered = '';
-    let seen = 0;
-    let lastHw = -1;
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (!line.startsWith('hw ')) continue;
-        lastHw = Number(line.slice(3));
-        seen++;
-      }
-      if (!killed && seen >= checkpoints) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(lastHw);
-      else reject(new Error(`writer exited early: code ${code} signal ${signal}`));
-    });
+async function runAndKill(checkpoints: number): Promise<number> {
+  let lastHw = -1;
+  await runUntilThenKill(script, [dir], root, checkpoints, (line) => {
+    if (!line.startsWith('hw ')) return false;
+    lastHw = Number(line.slice(3));
+    return true;
   });
+  return lastHw;
 }
 
 describe('kill -9 while epochs and the high watermark are checkpointed', () => {

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaProtocolError } from '@fluxo/common';
 import { openLog, readAll, tmpDir } from '../testing/batches.js';
+import { runUntilThenKill } from '../testing/kill-after.js';
 import { idempotentBatch } from './testing/idempotent-batches.js';
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -21,33 +22,15 @@ afterAll(async () => {
 });
 
 /** Runs the appender from `startSeq` until `acks` appends are acknowledged, then SIGKILLs it: seq -> offset. */
-function runAndKill(startSeq: number, acks: number): Promise<Map<number, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, dir, String(PID), String(startSeq), String(SEGMENT_BYTES)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked = new Map<number, number>();
-    let buffered = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.startsWith('ready')) continue;
-        const [offset, seq] = line.split(' ').map(Number);
-        acked.set(seq!, offset!);
-      }
-      if (!killed && acked.size >= acks) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`appender exited early: code ${code} signal ${signal}`));
-    });
+async function runAndKill(startSeq: number, acks: number): Promise<Map<number, number>> {
+  const acked = new Map<number, number>();
+  await runUntilThenKill(script, [dir, String(PID), String(startSeq), String(SEGMENT_BYTES)], root, acks, (line) => {
+    if (line.startsWith('ready')) return false;
+    const [offset, seq] = line.split(' ').map(Number);
+    acked.set(seq!, offset!);
+    return true;
   });
+  return acked;
 }
 
 describe('idempotent appends across kill -9', () => {
