@@ -2,6 +2,7 @@ import { ErrorCode } from '@fluxo/common';
 import { apis, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '@fluxo/protocol';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../cluster/partition.js';
+import { waitForWake } from '../cluster/wait-for-wake.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { errorCodeOf } from './produce.js';
 import { preferredReadReplica } from '../replication/replica-selector.js';
@@ -209,29 +210,9 @@ function waitForData(broker: BrokerContext, ctx: RequestContext, wanted: readonl
     const p = wanted[i]!.partition;
     if (p !== undefined && (p.highWatermark !== seen[i] || p.isClosed)) return Promise.resolve(true);
   }
-  const waitMs = deadline - broker.nowMs();
-  if (waitMs <= 0 || ctx.signal.aborted) return Promise.resolve(false);
-  return new Promise<boolean>((resolve) => {
-    const cancels: (() => void)[] = [];
-    let settled = false;
-    const finish = (more: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
-      for (const c of cancels) c();
-      resolve(more);
-    };
-    const onAbort = (): void => finish(false);
-    const timer = setTimeout(() => finish(false), waitMs);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const seenPartitions = new Set<Partition>();
-    for (const w of wanted) {
-      if (w.partition === undefined || seenPartitions.has(w.partition)) continue;
-      seenPartitions.add(w.partition);
-      cancels.push(w.partition.onAdvance(() => finish(true)));
-    }
-  });
+  const partitions = new Set<Partition>();
+  for (const w of wanted) if (w.partition !== undefined) partitions.add(w.partition);
+  return waitForWake([...partitions].map((p) => (wake: () => void) => p.onAdvance(wake)), deadline - broker.nowMs(), ctx.signal);
 }
 
 function buildResponse(broker: BrokerContext, topicNames: readonly string[], wanted: readonly Wanted[], data: readonly FetchResponsePartitionData[]): FetchResponse {

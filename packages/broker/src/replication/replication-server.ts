@@ -16,6 +16,7 @@ import {
 } from './messages.js';
 import type { ReplicationMetrics } from './replication-metrics.js';
 import type { ReassignmentThrottle } from './reassignment-throttle.js';
+import { waitForWake } from '../cluster/wait-for-wake.js';
 import { ThrottledLog } from './throttled-log.js';
 
 const identity = (b: Buffer): Buffer => b;
@@ -322,29 +323,9 @@ export class ReplicationServer {
 
   /** Waits for new data or a high-watermark advance on any fetched partition; false when the wait ended without. */
   private waitForData(entries: readonly Entry[], deadline: number, signal: AbortSignal): Promise<boolean> {
-    const waitMs = deadline - this.opts.nowMs();
-    if (waitMs <= 0 || signal.aborted) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const cancels: (() => void)[] = [];
-      let settled = false;
-      const finish = (more: boolean): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        for (const c of cancels) c();
-        resolve(more);
-      };
-      const onAbort = (): void => finish(false);
-      const timer = setTimeout(() => finish(false), waitMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const seen = new Set<Partition>();
-      for (const e of entries) {
-        if (e.partition === null || seen.has(e.partition)) continue;
-        seen.add(e.partition);
-        cancels.push(e.partition.onLogEndOrHighWatermark(() => finish(true)));
-      }
-    });
+    const partitions = new Set<Partition>();
+    for (const e of entries) if (e.partition !== null) partitions.add(e.partition);
+    return waitForWake([...partitions].map((p) => (wake: () => void) => p.onLogEndOrHighWatermark(wake)), deadline - this.opts.nowMs(), signal);
   }
 
   // ----------------------------------------------------------------------------------- leader epochs
