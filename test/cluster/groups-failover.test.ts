@@ -76,32 +76,41 @@ function placedOn(brokers: readonly number[], partitions: number): { partition: 
   return Array.from({ length: partitions }, (_, p) => ({ partition: p, replicas: [brokers[p % brokers.length]!] }));
 }
 
-describe('consumer groups with an RF=1 __consumer_offsets (3 brokers)', () => {
-  let cluster: LaunchedCluster;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
+/** One cluster per describe block: 3 controllers + 3 brokers, __consumer_offsets at `offsetsReplicationFactor`. */
+interface GroupCluster {
+  cluster: LaunchedCluster;
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+}
 
+function useGroupCluster(offsetsReplicationFactor: number, clientId: string): GroupCluster {
+  const env = {} as GroupCluster;
   beforeAll(async () => {
-    cluster = await launchCluster({ controllers: 3, brokers: 3, racks: RACKS, set: { ...CLUSTER_SET, 'offsets.topic.replication.factor': '1' } });
-    kafka = kafkaFor(cluster, 'groups-rf1');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer();
-    await producer.connect();
+    env.cluster = await launchCluster({ controllers: 3, brokers: 3, racks: RACKS, set: { ...CLUSTER_SET, 'offsets.topic.replication.factor': String(offsetsReplicationFactor) } });
+    env.kafka = kafkaFor(env.cluster, clientId);
+    env.admin = env.kafka.admin();
+    await env.admin.connect();
+    env.producer = env.kafka.producer();
+    await env.producer.connect();
   });
   afterAll(async () => {
-    await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await keepLogs(cluster);
-    await cluster?.destroy();
+    await env.producer?.disconnect().catch(() => undefined);
+    await env.admin?.disconnect().catch(() => undefined);
+    await keepLogs(env.cluster);
+    await env.cluster?.destroy();
   });
+  return env;
+}
+
+describe('consumer groups with an RF=1 __consumer_offsets (3 brokers)', () => {
+  const env = useGroupCluster(1, 'groups-rf1');
 
   it('FindCoordinator answers alike on every broker: the leader of the group partition of __consumer_offsets (created RF=1)', async () => {
-    const coordinator = await agreedCoordinator(cluster, 'probe-group', { among: BROKERS, timeoutMs: 30_000 });
+    const coordinator = await agreedCoordinator(env.cluster, 'probe-group', { among: BROKERS, timeoutMs: 30_000 });
     // A kafkajs admin of its own: kafkajs keeps refreshing topics it once described, and fails while one of their
     // partitions is leaderless (the RF=1 offsets partitions of a broker that is down, later on).
-    const once = kafka.admin();
+    const once = env.kafka.admin();
     await once.connect();
     const md = (await once.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!;
     await once.disconnect();
@@ -110,62 +119,62 @@ describe('consumer groups with an RF=1 __consumer_offsets (3 brokers)', () => {
     // RF=1 spreads the partitions, so different groups have different coordinators.
     expect(new Set(md.partitions.map((p) => p.leader)).size).toBe(3);
     const coordinators = new Set<number>([coordinator]);
-    for (let i = 0; coordinators.size < 3 && i < 60; i++) coordinators.add(await agreedCoordinator(cluster, `probe-group-${i}`, { among: BROKERS, timeoutMs: 30_000 }));
+    for (let i = 0; coordinators.size < 3 && i < 60; i++) coordinators.add(await agreedCoordinator(env.cluster, `probe-group-${i}`, { among: BROKERS, timeoutMs: 30_000 }));
     expect([...coordinators].sort()).toEqual(BROKERS);
   });
 
   it('kill -9 of a broker that neither coordinates the group nor leads its data: no rebalance, consumption goes on', { timeout: 180_000 }, async () => {
     const groupId = 'steady-group';
     const topic = 'steady-events';
-    const coordinator = await agreedCoordinator(cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
+    const coordinator = await agreedCoordinator(env.cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
     const victim = BROKERS.find((b) => b !== coordinator)!;
     const dataBrokers = BROKERS.filter((b) => b !== victim);
-    await admin.createTopics({ topics: [{ topic, replicaAssignment: placedOn(dataBrokers, PARTITIONS) }], waitForLeaders: true });
-    const group = new KafkajsGroup(kafka, groupId, topic, PARTITIONS);
+    await env.admin.createTopics({ topics: [{ topic, replicaAssignment: placedOn(dataBrokers, PARTITIONS) }], waitForLeaders: true });
+    const group = new KafkajsGroup(env.kafka, groupId, topic, PARTITIONS);
     try {
       for (const name of ['a', 'b', 'c']) await group.start(name);
       await group.waitAssigned(3, 60_000);
       const all = values('steady', 0, 6000);
-      await produceAll(producer, topic, all.slice(0, 3000));
+      await produceAll(env.producer, topic, all.slice(0, 3000));
       await waitForCount('the first half consumed', () => group.distinct, 3000, 60_000);
       const joinsBefore = group.joins;
 
-      await cluster.kill9(victim);
-      const alive = (await brokerAddresses(cluster)).get(coordinator)!;
+      await env.cluster.kill9(victim);
+      const alive = (await brokerAddresses(env.cluster)).get(coordinator)!;
       // The victim is fenced (its RF=1 offsets partitions lose their leader); this group's coordinator stays.
       await waitFor(async () => !(await listedBrokers(alive)).includes(victim), { timeoutMs: SESSION_TIMEOUT_MS * 5, what: `broker ${victim} fenced` });
-      await produceAll(producer, topic, all.slice(3000));
+      await produceAll(env.producer, topic, all.slice(3000));
       await waitForCount('every record consumed', () => group.distinct, all.length, 60_000);
       expect(await coordinatorVia(alive, groupId)).toEqual({ nodeId: coordinator });
       expect(group.joins, 'no rebalance after the kill').toBe(joinsBefore);
       expect(group.crashes).toEqual([]);
       const r = expectLedger('non-coordinator killed', group, all);
       expect(r.duplicates).toBe(0);
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === all.length, { timeoutMs: 30_000, what: 'commits covering every record' });
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === all.length, { timeoutMs: 30_000, what: 'commits covering every record' });
     } finally {
       await group.stop();
-      await cluster.up();
+      await env.cluster.up();
     }
-    await waitFor(async () => (await listedBrokers(cluster.bootstrap.split(',')[0]!)).includes(victim), { timeoutMs: 30_000, what: `broker ${victim} back` });
+    await waitFor(async () => (await listedBrokers(env.cluster.bootstrap.split(',')[0]!)).includes(victim), { timeoutMs: 30_000, what: `broker ${victim} back` });
   });
 
   it('graceful shutdown of the coordinator: COORDINATOR_NOT_AVAILABLE while its partition has no leader; after the restart it loads the group and members resume from their commits', { timeout: 240_000 }, async () => {
     const groupId = 'moving-group';
     const topic = 'moving-events';
-    const coordinator = await agreedCoordinator(cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
+    const coordinator = await agreedCoordinator(env.cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
     const others = BROKERS.filter((b) => b !== coordinator);
-    await admin.createTopics({ topics: [{ topic, replicaAssignment: placedOn(others, PARTITIONS) }], waitForLeaders: true });
-    const group = new KafkajsGroup(kafka, groupId, topic, PARTITIONS);
+    await env.admin.createTopics({ topics: [{ topic, replicaAssignment: placedOn(others, PARTITIONS) }], waitForLeaders: true });
+    const group = new KafkajsGroup(env.kafka, groupId, topic, PARTITIONS);
     try {
       for (const name of ['a', 'b', 'c']) await group.start(name);
       await group.waitAssigned(3, 60_000);
       const all = values('moving', 0, 9000);
-      await produceAll(producer, topic, all.slice(0, 3000));
+      await produceAll(env.producer, topic, all.slice(0, 3000));
       await waitForCount('the first batch consumed', () => group.distinct, 3000, 60_000);
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === 3000, { timeoutMs: 30_000, what: 'the first batch committed' });
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === 3000, { timeoutMs: 30_000, what: 'the first batch committed' });
 
-      await stopGracefully(cluster, coordinator);
-      const addresses = await brokerAddresses(cluster);
+      await stopGracefully(env.cluster, coordinator);
+      const addresses = await brokerAddresses(env.cluster);
       const survivor = addresses.get(others[0]!)!;
       // Its RF=1 offsets partitions have no leader now: no broker can name a coordinator for the group.
       const answer = await waitFor(async () => {
@@ -174,76 +183,58 @@ describe('consumer groups with an RF=1 __consumer_offsets (3 brokers)', () => {
       }, { timeoutMs: 30_000, what: 'FindCoordinator without a coordinator' });
       expect(answer).toEqual({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
       // The members keep fetching from the data brokers; their commits fail until the coordinator is back.
-      await produceAll(producer, topic, all.slice(3000, 6000));
+      await produceAll(env.producer, topic, all.slice(3000, 6000));
 
       const restartedAt = Date.now();
-      await cluster.up();
-      expect(await agreedCoordinator(cluster, groupId, { among: BROKERS, timeoutMs: 60_000 })).toBe(coordinator);
+      await env.cluster.up();
+      expect(await agreedCoordinator(env.cluster, groupId, { among: BROKERS, timeoutMs: 60_000 })).toBe(coordinator);
       // The restarted coordinator rebuilt the group from its partition of __consumer_offsets: offsets committed
       // before the shutdown are there (kafkajs commits again only once it has consumed more).
-      const [loaded] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const [loaded] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
       expect(loaded!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBeGreaterThanOrEqual(3000);
       const offsetsPartition = offsetsPartitionFor(groupId, PARTITIONS);
-      expect(await cluster.log(coordinator)).toMatch(new RegExp(`"partition":${offsetsPartition},"leaderEpoch":\\d+,"groups":1,[^\\n]*"msg":"loaded __consumer_offsets-${offsetsPartition}"`));
+      expect(await env.cluster.log(coordinator)).toMatch(new RegExp(`"partition":${offsetsPartition},"leaderEpoch":\\d+,"groups":1,[^\\n]*"msg":"loaded __consumer_offsets-${offsetsPartition}"`));
       await waitForCount('the second batch consumed', () => group.distinct, 6000, 60_000);
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === 6000, { timeoutMs: 60_000, what: 'the second batch committed to the restarted coordinator' });
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === 6000, { timeoutMs: 60_000, what: 'the second batch committed to the restarted coordinator' });
       console.log(`coordinator ${coordinator} restarted: commits reached it again ${Date.now() - restartedAt} ms after the restart began`);
 
       // Partitions change hands through the restarted coordinator: the new owners resume at the commits it holds.
       await group.stopMember('a');
       await group.start('d');
       await group.waitAssigned(3, 60_000);
-      await produceAll(producer, topic, all.slice(6000));
+      await produceAll(env.producer, topic, all.slice(6000));
       await waitForCount('every record consumed', () => group.distinct, all.length, 120_000);
       expectLedger('coordinator restarted', group, all);
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === all.length, { timeoutMs: 60_000, what: 'commits covering every record' });
-      const described = (await admin.describeGroups([groupId])).groups[0]!;
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === all.length, { timeoutMs: 60_000, what: 'commits covering every record' });
+      const described = (await env.admin.describeGroups([groupId])).groups[0]!;
       expect(described).toMatchObject({ groupId, state: 'Stable' });
       expect(described.members).toHaveLength(3);
     } finally {
       await group.stop();
-      await cluster.up();
+      await env.cluster.up();
     }
   });
 });
 
 describe('consumer groups with an RF=3 __consumer_offsets: kill -9 of the coordinator', () => {
-  let cluster: LaunchedCluster;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await launchCluster({ controllers: 3, brokers: 3, racks: RACKS, set: { ...CLUSTER_SET, 'offsets.topic.replication.factor': '3' } });
-    kafka = kafkaFor(cluster, 'groups-rf3');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer();
-    await producer.connect();
-  });
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await keepLogs(cluster);
-    await cluster?.destroy();
-  });
+  const env = useGroupCluster(3, 'groups-rf3');
 
   it('FindCoordinator answers COORDINATOR_NOT_AVAILABLE while __consumer_offsets cannot be created (2 live brokers < RF 3), then creates it', { timeout: 120_000 }, async () => {
-    const addresses = await brokerAddresses(cluster);
+    const addresses = await brokerAddresses(env.cluster);
     const down = 103;
     const alive = addresses.get(101)!;
-    await cluster.kill9(down);
+    await env.cluster.kill9(down);
     try {
       await waitFor(async () => !(await listedBrokers(alive)).includes(down), { timeoutMs: SESSION_TIMEOUT_MS * 5, what: `broker ${down} fenced` });
       expect(await coordinatorVia(alive, 'early-group')).toEqual({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
       expect(await coordinatorVia(addresses.get(102)!, 'early-group')).toEqual({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
-      expect((await admin.listTopics()).includes('__consumer_offsets')).toBe(false);
+      expect((await env.admin.listTopics()).includes('__consumer_offsets')).toBe(false);
     } finally {
-      await cluster.up();
+      await env.cluster.up();
     }
     await waitFor(async () => (await listedBrokers(alive)).includes(down), { timeoutMs: 30_000, what: `broker ${down} back` });
-    const coordinator = await agreedCoordinator(cluster, 'early-group', { among: BROKERS, timeoutMs: 30_000 });
-    const once = kafka.admin();
+    const coordinator = await agreedCoordinator(env.cluster, 'early-group', { among: BROKERS, timeoutMs: 30_000 });
+    const once = env.kafka.admin();
     await once.connect();
     const md = (await once.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!;
     await once.disconnect();
@@ -255,33 +246,33 @@ describe('consumer groups with an RF=3 __consumer_offsets: kill -9 of the coordi
   it('the group moves to the new leader of its offsets partition and keeps consuming with its committed offsets', { timeout: 300_000 }, async () => {
     const groupId = 'failover-group';
     const topic = 'failover-events';
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
-    const before = await agreedCoordinator(cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
+    await env.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    const before = await agreedCoordinator(env.cluster, groupId, { among: BROKERS, timeoutMs: 30_000 });
     const offsetsPartition = offsetsPartitionFor(groupId, PARTITIONS);
-    const group = new KafkajsGroup(kafka, groupId, topic, PARTITIONS);
+    const group = new KafkajsGroup(env.kafka, groupId, topic, PARTITIONS);
     try {
       for (const name of ['a', 'b', 'c']) await group.start(name);
       await group.waitAssigned(3, 60_000);
       const all = values('failover', 0, 10_000);
-      await produceAll(producer, topic, all.slice(0, 5000));
+      await produceAll(env.producer, topic, all.slice(0, 5000));
       await waitForCount('half the first batch consumed', () => group.distinct, 2500, 60_000);
-      expect(await committedTotal(admin, groupId, topic)).toBeGreaterThan(0);
+      expect(await committedTotal(env.admin, groupId, topic)).toBeGreaterThan(0);
 
       const killedAt = Date.now();
       group.note(`kill -9 of coordinator ${before}`);
-      await cluster.kill9(before);
-      const after = await agreedCoordinator(cluster, groupId, { except: before, among: BROKERS.filter((b) => b !== before), timeoutMs: SESSION_TIMEOUT_MS * 10 });
+      await env.cluster.kill9(before);
+      const after = await agreedCoordinator(env.cluster, groupId, { except: before, among: BROKERS.filter((b) => b !== before), timeoutMs: SESSION_TIMEOUT_MS * 10 });
       const movedMs = Date.now() - killedAt;
-      await produceAll(producer, topic, all.slice(5000));
+      await produceAll(env.producer, topic, all.slice(5000));
       await waitForCount('every record consumed', () => group.distinct, all.length, 120_000);
       console.log(`coordinator ${before} killed: broker ${after} coordinates after ${movedMs} ms; every record consumed ${Date.now() - killedAt} ms after the kill`);
       expectLedger('coordinator killed', group, all, { unacknowledgedCommits: true });
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === all.length, { timeoutMs: 60_000, what: 'commits covering every record' });
-      expect(await cluster.log(after)).toMatch(new RegExp(`"partition":${offsetsPartition},"leaderEpoch":\\d+,"groups":1,[^\\n]*"msg":"loaded __consumer_offsets-${offsetsPartition}"`));
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === all.length, { timeoutMs: 60_000, what: 'commits covering every record' });
+      expect(await env.cluster.log(after)).toMatch(new RegExp(`"partition":${offsetsPartition},"leaderEpoch":\\d+,"groups":1,[^\\n]*"msg":"loaded __consumer_offsets-${offsetsPartition}"`));
 
       // The killed broker comes back as a follower of the offsets partition and rejoins its ISR; the group stays.
-      await cluster.up();
-      const fluxoAdmin = new FluxoAdmin({ brokers: cluster.bootstrap, clientId: 'groups-failover-admin', retry: { retries: 10 } });
+      await env.cluster.up();
+      const fluxoAdmin = new FluxoAdmin({ brokers: env.cluster.bootstrap, clientId: 'groups-failover-admin', retry: { retries: 10 } });
       let preferred = -1;
       try {
         await fluxoAdmin.connect();
@@ -291,7 +282,7 @@ describe('consumer groups with an RF=3 __consumer_offsets: kill -9 of the coordi
           return p !== undefined && p.isr.includes(before) ? p : null;
         }, { timeoutMs: 60_000, what: `broker ${before} back in the ISR of __consumer_offsets-${offsetsPartition}` });
         expect(state.leader).toBe(after);
-        expect((await admin.describeGroups([groupId])).groups[0]!.members).toHaveLength(3);
+        expect((await env.admin.describeGroups([groupId])).groups[0]!.members).toHaveLength(3);
 
         // Preferred leader election moves the partition back while the current coordinator is alive: it unloads
         // the group (its members are told NOT_COORDINATOR), the preferred replica loads it, the members follow.
@@ -303,14 +294,14 @@ describe('consumer groups with an RF=3 __consumer_offsets: kill -9 of the coordi
       } finally {
         await fluxoAdmin.close();
       }
-      expect(await agreedCoordinator(cluster, groupId, { among: BROKERS, timeoutMs: 30_000 })).toBe(preferred);
+      expect(await agreedCoordinator(env.cluster, groupId, { among: BROKERS, timeoutMs: 30_000 })).toBe(preferred);
       const more = values('failover', 10_000, 14_000);
-      await produceAll(producer, topic, more);
+      await produceAll(env.producer, topic, more);
       await waitForCount('the records after the election consumed', () => group.distinct, 14_000, 120_000);
       expectLedger('leadership moved back', group, [...all, ...more], { unacknowledgedCommits: true });
-      expect(await cluster.log(after)).toMatch(new RegExp(`"partition":${offsetsPartition}[^\\n]*"msg":"unloaded __consumer_offsets-${offsetsPartition}"`));
-      await waitFor(async () => (await committedTotal(admin, groupId, topic)) === 14_000, { timeoutMs: 60_000, what: 'commits covering every record' });
-      const described = (await admin.describeGroups([groupId])).groups[0]!;
+      expect(await env.cluster.log(after)).toMatch(new RegExp(`"partition":${offsetsPartition}[^\\n]*"msg":"unloaded __consumer_offsets-${offsetsPartition}"`));
+      await waitFor(async () => (await committedTotal(env.admin, groupId, topic)) === 14_000, { timeoutMs: 60_000, what: 'commits covering every record' });
+      const described = (await env.admin.describeGroups([groupId])).groups[0]!;
       expect(described).toMatchObject({ groupId, state: 'Stable' });
       expect(described.members).toHaveLength(3);
     } finally {
